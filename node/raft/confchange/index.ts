@@ -1,0 +1,10 @@
+export {
+  Changer,
+  checkInvariants,
+  entersJoint,
+  initialNext,
+  leavesJoint,
+  restoreConfig,
+  type ConfigAndProgress,
+  type ProgressFactory,
+} from "./changer.js";

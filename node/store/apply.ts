@@ -1,0 +1,252 @@
+/**
+ * Applying one committed log entry to the state: dedup, decide, commit, record, prune
+ * (DESIGN.md §3 step 6). Deterministic: depends only on the state and the entry.
+ */
+import { ErrorCode, StoreError, invariant } from "./errors.js";
+import type { Decision, Slot } from "./txn-engine.js";
+import { decide } from "./txn-engine.js";
+import type { ParsedOp } from "./txn-parse.js";
+import { DOC_EXISTS, DOC_MISSING, parseOps } from "./txn-parse.js";
+import type { RecordedOutcome, StoreState, TxnRecord } from "./state.js";
+import type { Value } from "./values.js";
+
+/** A committed log entry carrying a transaction. */
+export interface TxnEntry {
+  /** Raft log index; strictly greater than every index applied before. */
+  readonly index: number;
+  /** Client-chosen transaction id for idempotent resends; omit to disable deduplication. */
+  readonly txnId?: string;
+  /** The ops, as `{c, _id, assert?, insert?, update?, remove?}` documents (SPEC §2). */
+  readonly ops: unknown;
+  /** The leader's clock when it proposed the entry (ms since the epoch), for pruning and $currentDate. */
+  readonly timeMs?: number;
+}
+
+/** One change, tagged with the log index that produced it (SPEC §9.4). */
+export interface ChangeEvent {
+  readonly index: number;
+  readonly collection: string;
+  readonly id: Value;
+  /** SPEC §3 revno after the op; negative = removed or missing. */
+  readonly revno: number;
+  readonly kind: "insert" | "update" | "remove";
+  /** True when the op changed nothing (insert of an existing doc, update/remove of a missing one). */
+  readonly skipped: boolean;
+}
+
+/** The result of applying an entry. */
+export type TxnResult = RecordedOutcome & {
+  /** Index of the entry that decided this outcome (the original one for a duplicate). */
+  readonly index: number;
+  readonly txnId: string | undefined;
+  /** True when `txnId` had been seen: nothing was applied and `changes` is empty. */
+  readonly duplicate: boolean;
+  readonly changes: readonly ChangeEvent[];
+};
+
+const MAX_TXN_ID = 1024;
+
+function checkTxnId(id: unknown): string | undefined {
+  if (id === undefined) return undefined;
+  if (typeof id !== "string" || id === "" || id.length > MAX_TXN_ID) {
+    throw new StoreError(
+      ErrorCode.invalidArgument,
+      "BAD_TXN_ID",
+      "apply transaction: txnId must be a non-empty string of at most 1024 characters",
+      {
+        field: "txnId",
+      },
+    );
+  }
+  return id;
+}
+
+function assertValue(op: ParsedOp | undefined): Value | null {
+  const a = op?.assert ?? null;
+  if (a === null) return null;
+  switch (a.type) {
+    case "exists":
+      return DOC_EXISTS;
+    case "missing":
+      return DOC_MISSING;
+    case "query":
+      return a.query;
+  }
+}
+
+/** Applies an entry (SPEC §3); never throws for bad input, only for caller bugs. */
+export function applyEntry(state: StoreState, entry: TxnEntry): TxnResult {
+  const { index } = entry;
+  invariant(
+    Number.isSafeInteger(index) && index > state.appliedIndex,
+    `apply entry ${index}: already applied up to ${state.appliedIndex}`,
+  );
+  state.appliedIndex = index;
+  const timeMs =
+    typeof entry.timeMs === "number" && Number.isFinite(entry.timeMs) ? entry.timeMs : undefined;
+  if (timeMs !== undefined) state.lastTimeMs = timeMs;
+  let txnId: string | undefined;
+  try {
+    txnId = checkTxnId(entry.txnId);
+  } catch (e) {
+    if (e instanceof StoreError)
+      return {
+        outcome: "rejected",
+        error: e,
+        index,
+        txnId: undefined,
+        duplicate: false,
+        changes: [],
+      };
+    throw e;
+  }
+  const seen = txnId === undefined ? undefined : state.txns.get(txnId);
+  if (seen !== undefined)
+    return { ...seen.result, index: seen.index, txnId, duplicate: true, changes: [] };
+  const { result, changes } = run(state, entry.ops, index, timeMs);
+  if (txnId !== undefined) record(state, txnId, { index, result });
+  return { ...result, index, txnId, duplicate: false, changes };
+}
+
+function run(
+  state: StoreState,
+  input: unknown,
+  index: number,
+  timeMs: number | undefined,
+): { result: RecordedOutcome; changes: ChangeEvent[] } {
+  let ops: ParsedOp[];
+  try {
+    ops = parseOps(input);
+  } catch (e) {
+    if (e instanceof StoreError) return { result: { outcome: "rejected", error: e }, changes: [] };
+    throw e;
+  }
+  const lookup = (c: string, key: string): Slot | undefined => state.collections.get(c)?.get(key);
+  const d = decide(ops, lookup, { mode: state.options.mode, timeMs });
+  switch (d.outcome) {
+    case "aborted":
+      return {
+        result: {
+          outcome: "aborted",
+          op: d.op,
+          reason: d.reason,
+          assert: d.reason === "assert_failed" ? assertValue(ops[d.op]) : null,
+        },
+        changes: [],
+      };
+    case "rejected":
+      return { result: { outcome: "rejected", error: d.error }, changes: [] };
+    case "applied":
+      commit(state, d, index, timeMs);
+      return { result: { outcome: "applied", revnos: d.revnos }, changes: events(state, d, index) };
+  }
+}
+
+function events(
+  state: StoreState,
+  d: Extract<Decision, { outcome: "applied" }>,
+  index: number,
+): ChangeEvent[] {
+  const out: ChangeEvent[] = [];
+  for (const e of d.effects) {
+    if (e.skipped && !state.options.emitSkipped) continue;
+    out.push({
+      index,
+      collection: e.state.c,
+      id: e.state.id,
+      revno: e.revno,
+      kind: e.kind,
+      skipped: e.skipped,
+    });
+  }
+  return out;
+}
+
+function collection(state: StoreState, c: string): Map<string, Slot> {
+  let coll = state.collections.get(c);
+  if (coll === undefined) {
+    coll = new Map();
+    state.collections.set(c, coll);
+  }
+  return coll;
+}
+
+function commit(
+  state: StoreState,
+  d: Extract<Decision, { outcome: "applied" }>,
+  index: number,
+  timeMs: number | undefined,
+): void {
+  for (const st of d.states) {
+    if (!st.changed) continue;
+    const coll = collection(state, st.c);
+    if (st.before !== undefined && st.before.doc === null && coll.get(st.key) === st.before)
+      state.tombCount--;
+    if (st.doc !== null) {
+      // A re-inserted document moves to the end of natural order, wherever its tombstone was,
+      // so natural order does not depend on where tombstones sit (snapshot determinism).
+      if (coll.get(st.key)?.doc === null) coll.delete(st.key);
+      coll.set(st.key, {
+        id: st.id,
+        doc: st.doc,
+        revno: st.running,
+        removedAt: 0,
+        removedAtMs: undefined,
+      });
+    } else if (state.options.mode === "client") {
+      const slot: Slot = {
+        id: st.id,
+        doc: null,
+        revno: st.running,
+        removedAt: index,
+        removedAtMs: timeMs,
+      };
+      coll.set(st.key, slot);
+      state.tombs.push({ c: st.c, key: st.key, slot });
+      state.tombCount++;
+    } else {
+      coll.delete(st.key);
+    }
+  }
+}
+
+function record(state: StoreState, txnId: string, rec: TxnRecord): void {
+  state.txns.set(txnId, rec);
+  const { maxCount } = state.options.idempotency;
+  while (state.txns.size > maxCount) {
+    const oldest = state.txns.keys().next();
+    if (oldest.done === true) break;
+    state.txns.delete(oldest.value);
+  }
+}
+
+/** Drops tombstones and idempotency records beyond their bounds (SPEC §6.1 pruner). */
+export function prune(state: StoreState, index: number, timeMs: number | undefined): void {
+  const tb = state.options.tombstones;
+  while (state.tombHead < state.tombs.length) {
+    const t = state.tombs[state.tombHead];
+    if (t === undefined) break;
+    const coll = state.collections.get(t.c);
+    const current = coll !== undefined && coll.get(t.key) === t.slot;
+    const old =
+      index - t.slot.removedAt > tb.maxIndexDistance ||
+      (timeMs !== undefined &&
+        t.slot.removedAtMs !== undefined &&
+        timeMs - t.slot.removedAtMs > tb.maxAgeMs);
+    if (current && !old && state.tombCount <= tb.maxCount) break;
+    if (current) {
+      coll.delete(t.key);
+      state.tombCount--;
+    }
+    state.tombHead++;
+  }
+  if (state.tombHead > 1024 && state.tombHead * 2 > state.tombs.length) {
+    state.tombs = state.tombs.slice(state.tombHead);
+    state.tombHead = 0;
+  }
+  const ib = state.options.idempotency;
+  for (const [id, rec] of state.txns) {
+    if (index - rec.index <= ib.maxIndexDistance) break;
+    state.txns.delete(id);
+  }
+}

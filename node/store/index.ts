@@ -1,0 +1,26 @@
+/**
+ * The document store's public surface (STYLES.md §7.3 rule 17: explicit named exports only).
+ */
+export { DocumentStore, resolveOptions } from "./store.js";
+export type { StoreOptions, StoreStats } from "./store.js";
+export type { ChangeEvent, TxnEntry, TxnResult } from "./apply.js";
+export type { FindOptions } from "./reads.js";
+export { TxnMode } from "./txn-engine.js";
+export { DEFAULT_IDEMPOTENCY, DEFAULT_TOMBSTONES } from "./state.js";
+export type {
+  IdempotencyBounds,
+  RecordedOutcome,
+  ResolvedOptions,
+  TombstoneBounds,
+} from "./state.js";
+export { DOC_EXISTS, DOC_MISSING, parseOps } from "./txn-parse.js";
+export { ErrorCode, InvariantError, StoreError } from "./errors.js";
+export type { ErrorSite } from "./errors.js";
+export { Kind, UtcDate, kindOf, makeDouble } from "./values.js";
+export type { Doc, Value } from "./values.js";
+export { compareValues, valuesEqual } from "./compare.js";
+export { compileFilter } from "./matcher.js";
+export type { Matcher } from "./matcher.js";
+export { toDoc, toValue, MAX_DEPTH } from "./normalize.js";
+export { BsonWriter, MAX_BSON_SIZE, docSize, encodeDoc } from "./bson-encode.js";
+export { decodeDoc, decodeDocAt } from "./bson-decode.js";

@@ -1,0 +1,335 @@
+/**
+ * The transaction engine (SPEC §3, §6, §7): computes per-op revnos, checks asserts and simulates
+ * every op on working copies, without touching the store. The caller commits the returned writes
+ * only when the decision is `applied`, so a transaction is all-or-nothing.
+ */
+import { docSize, MAX_BSON_SIZE } from "./bson-encode.js";
+import { valuesEqual } from "./compare.js";
+import { ErrorCode, StoreError, invariant, q } from "./errors.js";
+import { MAX_DEPTH } from "./normalize.js";
+import type { ParsedOp } from "./txn-parse.js";
+import { applyUpdate } from "./update-apply.js";
+import type { CompiledUpdate } from "./update-compile.js";
+import { REVNO_FIELD, valueDepth } from "./update-compile.js";
+import type { Doc, Value } from "./values.js";
+
+/** The transaction semantics, fixed per cluster (SPEC terminology; issue 3). */
+export const TxnMode = { client: "client", server: "server" } as const;
+/** One of {@link TxnMode}: `client` = mgo/txn (default), `server` = sstxn. */
+export type TxnMode = (typeof TxnMode)[keyof typeof TxnMode];
+
+/** A stored document or tombstone. Immutable: a write replaces the slot. */
+export interface Slot {
+  readonly id: Value;
+  /** The document, or `null` for a tombstone (a removed document's negative revno, SPEC §6.1). */
+  readonly doc: Doc | null;
+  readonly revno: number;
+  /** Log index at which a tombstone was made (for pruning). */
+  readonly removedAt: number;
+  /** Entry timestamp (ms) at which a tombstone was made, if the entry carried one. */
+  readonly removedAtMs: number | undefined;
+}
+
+/** Working state of one document during a transaction. */
+export interface DocState {
+  readonly c: string;
+  readonly key: string;
+  readonly id: Value;
+  readonly before: Slot | undefined;
+  /** Revno before the transaction (SPEC §3 step 2). */
+  readonly pre: number;
+  running: number;
+  doc: Doc | null;
+  changed: boolean;
+}
+
+/** What one change op did (SPEC §9.4). */
+export interface OpEffect {
+  readonly op: number;
+  readonly state: DocState;
+  readonly revno: number;
+  readonly kind: "insert" | "update" | "remove";
+  readonly skipped: boolean;
+}
+
+/** The engine's verdict. */
+export type Decision =
+  | {
+      readonly outcome: "applied";
+      readonly revnos: (number | null)[];
+      readonly effects: OpEffect[];
+      readonly states: DocState[];
+    }
+  | {
+      readonly outcome: "aborted";
+      readonly op: number;
+      readonly reason: "assert_failed" | "duplicate_key";
+    }
+  | { readonly outcome: "rejected"; readonly error: StoreError };
+
+/** Reads the current slot of a document. */
+export type SlotLookup = (c: string, key: string) => Slot | undefined;
+
+/** Entry data the engine needs. */
+export interface EngineContext {
+  readonly mode: TxnMode;
+  readonly timeMs: number | undefined;
+}
+
+function stateFor(
+  states: Map<string, DocState>,
+  op: ParsedOp,
+  lookup: SlotLookup,
+  mode: TxnMode,
+): DocState {
+  const k = `${op.c.length}:${op.c}${op.key}`;
+  let st = states.get(k);
+  if (st === undefined) {
+    const before = lookup(op.c, op.key);
+    // SPEC §3 step 2: existing doc -> its revno; removed -> tombstone (client only); else -1.
+    const pre =
+      before === undefined
+        ? -1
+        : before.doc !== null
+          ? before.revno
+          : mode === TxnMode.client
+            ? before.revno
+            : -1;
+    st = {
+      c: op.c,
+      key: op.key,
+      id: op.id,
+      before,
+      pre,
+      running: pre,
+      doc: before?.doc ?? null,
+      changed: false,
+    };
+    states.set(k, st);
+  }
+  return st;
+}
+
+/** SPEC §3 step 3: the running revno after an op. */
+function advance(r: number, kind: OpAction["kind"]): number {
+  switch (kind) {
+    case "insert":
+      return r < 0 ? -r + 1 : r;
+    case "update":
+      return r >= 0 ? r + 1 : r;
+    case "remove":
+      return r >= 0 ? -r - 1 : r;
+    case "assert":
+      return r;
+  }
+}
+type OpAction = ParsedOp["action"];
+
+function assertHolds(op: ParsedOp, st: DocState, preOp: number, mode: TxnMode): boolean {
+  const a = op.assert;
+  if (a === null) return true;
+  const beforeDoc = st.before?.doc ?? null;
+  switch (a.type) {
+    case "missing": // SPEC §3 step 4: client-side DocMissing sees earlier ops; sstxn does not.
+      return mode === TxnMode.client ? preOp < 0 : beforeDoc === null;
+    case "exists": // DocExists and queries see the pre-transaction document.
+      return beforeDoc !== null;
+    case "query":
+      return beforeDoc !== null && a.match(beforeDoc);
+  }
+}
+
+/** Decides a transaction (SPEC §3) without changing anything. */
+export function decide(ops: readonly ParsedOp[], lookup: SlotLookup, ctx: EngineContext): Decision {
+  const states = new Map<string, DocState>();
+  const opStates = ops.map((op) => stateFor(states, op, lookup, ctx.mode));
+  const preOp: number[] = [];
+  ops.forEach((op, i) => {
+    const st = opStates[i];
+    invariant(st !== undefined, "every op has a document state");
+    preOp.push(st.running);
+    st.running = advance(st.running, op.action.kind);
+  });
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const st = opStates[i];
+    invariant(op !== undefined && st !== undefined, "op and state align");
+    if (!assertHolds(op, st, preOp[i] ?? -1, ctx.mode))
+      return { outcome: "aborted", op: i, reason: "assert_failed" };
+  }
+  for (const st of states.values()) st.running = st.pre;
+  try {
+    return ctx.mode === TxnMode.client
+      ? applyClient(ops, opStates, ctx)
+      : applyServer(ops, opStates, ctx);
+  } catch (e) {
+    if (e instanceof StoreError) return { outcome: "rejected", error: e };
+    throw e;
+  }
+}
+
+function updated(
+  doc: Doc,
+  update: CompiledUpdate,
+  revno: number,
+  ctx: EngineContext,
+  i: number,
+): Doc {
+  let next: Doc;
+  try {
+    next = applyUpdate(doc, update, { revno: BigInt(revno), timeMs: ctx.timeMs });
+    checkResult(doc, next, update);
+  } catch (e) {
+    if (e instanceof StoreError) throw e.atOp(i);
+    throw e;
+  }
+  return next;
+}
+
+/** Post-update checks: `_id` immutable (code 66), 16 MB, nesting depth. */
+function checkResult(before: Doc, after: Doc, update: CompiledUpdate): void {
+  if (update.touchesId) {
+    const a = before.get("_id");
+    const b = after.get("_id");
+    if (a === undefined || b === undefined || !valuesEqual(a, b)) {
+      throw new StoreError(
+        ErrorCode.invalidArgument,
+        "IMMUTABLE_ID",
+        'update "_id": the _id field is immutable',
+        {
+          field: "update._id",
+          mongoCode: 66,
+        },
+      );
+    }
+  }
+  if (update.hasRename && valueDepth(after) > MAX_DEPTH) {
+    throw new StoreError(
+      ErrorCode.invalidArgument,
+      "NESTING_TOO_DEEP",
+      `update: nesting deeper than ${MAX_DEPTH} levels`,
+      {
+        field: "update",
+      },
+    );
+  }
+  const size = docSize(after);
+  if (size > MAX_BSON_SIZE) {
+    throw new StoreError(
+      ErrorCode.invalidArgument,
+      "DOCUMENT_TOO_LARGE",
+      `update: document of ${size} bytes exceeds ${MAX_BSON_SIZE}`,
+      {
+        field: "update",
+        mongoCode: 17419,
+      },
+    );
+  }
+}
+
+function withRevno(doc: Doc, revno: number): Doc {
+  const out = new Map(doc);
+  out.set(REVNO_FIELD, BigInt(revno));
+  return out;
+}
+
+/** SPEC §3 step 5 (client-side mgo/txn), with SPEC §7's reject-up-front rule for bad updates. */
+function applyClient(ops: readonly ParsedOp[], opStates: DocState[], ctx: EngineContext): Decision {
+  const revnos: (number | null)[] = [];
+  const effects: OpEffect[] = [];
+  ops.forEach((op, i) => {
+    const st = opStates[i] as DocState;
+    const r = st.running;
+    const a = op.action;
+    let logged = r;
+    let skipped = true;
+    switch (a.kind) {
+      case "assert":
+        revnos.push(null);
+        return;
+      case "insert":
+        if (r < 0) {
+          logged = -r + 1;
+          st.doc = withRevno(a.doc, logged);
+          skipped = false;
+        }
+        break;
+      case "update":
+        if (r >= 0) {
+          invariant(st.doc !== null, "a non-negative running revno means the document exists");
+          logged = r + 1;
+          st.doc = updated(st.doc, a.update, logged, ctx, i);
+          skipped = false;
+        }
+        break;
+      case "remove":
+        if (r >= 0) {
+          logged = -r - 1;
+          st.doc = null;
+          skipped = false;
+        }
+        break;
+    }
+    st.running = logged;
+    if (!skipped) st.changed = true;
+    revnos.push(logged);
+    effects.push({ op: i, state: st, revno: logged, kind: a.kind, skipped });
+  });
+  return { outcome: "applied", revnos, effects, states: uniqueStates(opStates) };
+}
+
+function uniqueStates(opStates: DocState[]): DocState[] {
+  return [...new Set(opStates)];
+}
+
+/** The server-side runner (juju/mgo sstxn): revnos from the pre-transaction read (SPEC §6.1). */
+function applyServer(ops: readonly ParsedOp[], opStates: DocState[], ctx: EngineContext): Decision {
+  const revnos: (number | null)[] = [];
+  const effects: OpEffect[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as ParsedOp;
+    const st = opStates[i] as DocState;
+    const a = op.action;
+    if (a.kind === "assert") {
+      revnos.push(null);
+      continue;
+    }
+    let logged: number;
+    let skipped = false;
+    switch (a.kind) {
+      case "insert": // SPEC §7: duplicate key aborts; every insert gets revno 2.
+        if (st.doc !== null) return { outcome: "aborted", op: i, reason: "duplicate_key" };
+        logged = 2;
+        st.doc = withRevno(a.doc, 2);
+        break;
+      case "update": // SPEC §7: update of a missing document is "not found", rolled back.
+        if (st.doc === null) {
+          return {
+            outcome: "rejected",
+            error: new StoreError(
+              ErrorCode.notFound,
+              "DOC_NOT_FOUND",
+              `op ${i}: update ${q(op.c)} document: not found`,
+              {
+                op: i,
+                field: "_id",
+              },
+            ),
+          };
+        }
+        logged = st.pre + 1;
+        st.doc = updated(st.doc, a.update, logged, ctx, i);
+        break;
+      case "remove": // SPEC §6.1: logs -(r + 1) from the pre-transaction revno; no tombstone.
+        logged = -st.pre - 1;
+        skipped = st.doc === null;
+        st.doc = null;
+        break;
+    }
+    st.running = logged;
+    if (!skipped) st.changed = true;
+    revnos.push(logged);
+    effects.push({ op: i, state: st, revno: logged, kind: a.kind, skipped });
+  }
+  return { outcome: "applied", revnos, effects, states: uniqueStates(opStates) };
+}

@@ -1,0 +1,186 @@
+/**
+ * Validation of a transaction's ops before anything happens (SPEC §2): every malformed op is a
+ * coded `invalid_argument` error naming the op index and the field.
+ */
+import { docSize, MAX_BSON_SIZE } from "./bson-encode.js";
+import { badInput, q, StoreError } from "./errors.js";
+import { checkId, idKey } from "./id-key.js";
+import type { Matcher } from "./matcher.js";
+import { compileFilter } from "./matcher.js";
+import { checkKey, toDoc, toValue } from "./normalize.js";
+import type { CompiledUpdate } from "./update-compile.js";
+import { checkStorable, compileUpdate, REVNO_FIELD } from "./update-compile.js";
+import type { Doc, Value } from "./values.js";
+
+/** An op's precondition (SPEC §4.1). */
+export type ParsedAssert =
+  | { readonly type: "exists" }
+  | { readonly type: "missing" }
+  | { readonly type: "query"; readonly match: Matcher; readonly query: Doc };
+
+/** What an op does (SPEC §2 "Combinations"). */
+export type OpAction =
+  | { readonly kind: "assert" }
+  | { readonly kind: "insert"; readonly doc: Doc }
+  | { readonly kind: "update"; readonly update: CompiledUpdate }
+  | { readonly kind: "remove" };
+
+/** A checked op. */
+export interface ParsedOp {
+  readonly c: string;
+  readonly id: Value;
+  /** Canonical key of `id` (see `idKey`). */
+  readonly key: string;
+  readonly assert: ParsedAssert | null;
+  readonly action: OpAction;
+}
+
+/** The string form of `txn.DocExists` (SPEC §4.1). */
+export const DOC_EXISTS = "d+";
+/** The string form of `txn.DocMissing` (SPEC §4.1). */
+export const DOC_MISSING = "d-";
+
+/** Long field names and mgo/txn's BSON names (`c d a i u r`) of an op. */
+const FIELDS: Record<string, string> = {
+  c: "c",
+  _id: "_id",
+  d: "_id",
+  id: "_id",
+  assert: "assert",
+  a: "assert",
+  insert: "insert",
+  i: "insert",
+  update: "update",
+  u: "update",
+  remove: "remove",
+  r: "remove",
+};
+
+function opFields(input: unknown): Map<string, unknown> {
+  let entries: Iterable<[unknown, unknown]>;
+  if (input instanceof Map) entries = input as Map<unknown, unknown>;
+  else if (typeof input === "object" && input !== null && !Array.isArray(input)) {
+    entries = Object.entries(input);
+  } else return badInput("BAD_OP", "parse op: an op must be a document");
+  const out = new Map<string, unknown>();
+  for (const [k, v] of entries) {
+    const name = typeof k === "string" ? FIELDS[k] : undefined;
+    if (name === undefined)
+      badInput("UNKNOWN_OP_FIELD", `parse op: unknown field ${q(String(k))}`, { field: String(k) });
+    if (out.has(name))
+      badInput("DUPLICATE_OP_FIELD", `parse op: field ${q(name)} given twice`, { field: name });
+    if (v !== undefined && v !== null) out.set(name, v);
+  }
+  return out;
+}
+
+function parseCollection(c: unknown): string {
+  if (typeof c !== "string" || c === "")
+    return badInput("MISSING_C_OR_ID", "parse op: C or Id missing", { field: "c" });
+  if (c.includes("\u0000") || c.includes("$") || c.startsWith("system.") || c.length > 200) {
+    badInput("BAD_COLLECTION", `parse op: invalid collection name ${q(c)}`, {
+      field: "c",
+      mongoCode: 73,
+    });
+  }
+  return c;
+}
+
+function parseAssert(a: unknown): ParsedAssert | null {
+  if (a === undefined) return null;
+  if (a === DOC_EXISTS) return { type: "exists" };
+  if (a === DOC_MISSING) return { type: "missing" };
+  if (typeof a === "string")
+    return badInput("BAD_ASSERT", `parse assert: unknown assert ${q(a)}`, { field: "assert" });
+  const query = toDoc(a, "assert");
+  // SPEC §4.1: the runner wraps the assert in $or, so any filter document is accepted.
+  return { type: "query", match: compileFilter(query, "assert"), query };
+}
+
+/** The stored form of an insert payload (SPEC §2): `_id` first, payload order, `txn-revno`. */
+function parseInsert(payload: unknown, id: Value): Doc {
+  const body = toDoc(payload, "insert");
+  const doc: Doc = new Map([["_id", id]]);
+  for (const [k, v] of body) {
+    if (k === "_id") continue;
+    checkKey(k, "insert");
+    doc.set(k, v);
+  }
+  if (!doc.has(REVNO_FIELD)) doc.set(REVNO_FIELD, 0n);
+  checkStorable(doc, "insert");
+  const size = docSize(doc);
+  if (size > MAX_BSON_SIZE) {
+    badInput(
+      "DOCUMENT_TOO_LARGE",
+      `parse insert: document of ${size} bytes exceeds ${MAX_BSON_SIZE}`,
+      {
+        field: "insert",
+        mongoCode: 10334,
+      },
+    );
+  }
+  return doc;
+}
+
+function parseRemove(r: unknown): boolean {
+  if (r === undefined || r === false) return false;
+  if (r === true) return true;
+  return badInput("BAD_REMOVE", "parse remove: must be a boolean", { field: "remove" });
+}
+
+function parseAction(f: Map<string, unknown>, id: Value): OpAction {
+  const remove = parseRemove(f.get("remove"));
+  const n = (f.has("insert") ? 1 : 0) + (f.has("update") ? 1 : 0) + (remove ? 1 : 0);
+  if (n > 1) badInput("MULTIPLE_ACTIONS", "parse op: more than one of Insert/Update/Remove set");
+  if (n === 0 && !f.has("assert"))
+    badInput("NO_ACTION", "parse op: none of Assert/Insert/Update/Remove set");
+  if (f.has("insert")) return { kind: "insert", doc: parseInsert(f.get("insert"), id) };
+  if (f.has("update"))
+    return { kind: "update", update: compileUpdate(toDoc(f.get("update"), "update"), "update") };
+  return remove ? { kind: "remove" } : { kind: "assert" };
+}
+
+/** Validates one op (SPEC §2); errors are not yet attributed to an op index. */
+function parseOp(input: unknown): ParsedOp {
+  const f = opFields(input);
+  const c = parseCollection(f.get("c"));
+  if (!f.has("_id")) badInput("MISSING_C_OR_ID", "parse op: C or Id missing", { field: "_id" });
+  const id = toValue(f.get("_id"), "_id", 2);
+  checkId(id, "_id");
+  checkStorable(id, "_id");
+  const assert = parseAssert(f.get("assert"));
+  const action = parseAction(f, id);
+  if (action.kind === "insert" && assert !== null && assert.type !== "missing") {
+    badInput(
+      "INSERT_ASSERT",
+      `parse op: Insert can only Assert txn.DocMissing not ${assert.type === "exists" ? "txn.DocExists" : "a query"}`,
+      {
+        field: "assert",
+      },
+    );
+  }
+  return { c, id, key: idKey(id), assert, action };
+}
+
+/** Validates a transaction's ops (SPEC §2); throws a coded {@link StoreError} naming the op. */
+export function parseOps(ops: unknown): ParsedOp[] {
+  if (!Array.isArray(ops))
+    return badInput("BAD_OPS", "parse transaction: ops must be a list", { field: "ops" });
+  const out: ParsedOp[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    try {
+      out.push(parseOp(ops[i]));
+    } catch (e) {
+      if (e instanceof StoreError) throw e.atOp(i);
+      if (e instanceof RangeError)
+        throw new StoreError(
+          "invalid_argument",
+          "BAD_OP",
+          `op ${i}: parse op: input too deep or too large`,
+          { op: i },
+        );
+      throw e;
+    }
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import { Changer, initialNext, restoreConfig, type ConfigAndProgress } from "./c
 import { entriesSize } from "./entry.js";
 import { InvariantError, RaftError, RaftErrorCode, invariant } from "./errors.js";
 import { RaftLog } from "./log.js";
-import { jointCommittedIndex, sortIds } from "./quorum/index.js";
+import { jointCommittedIndex, jointVoteResult, sortIds } from "./quorum/index.js";
 import { ReadOnly, type ReadIndexRequest } from "./read-only.js";
 import { Progress, ProgressTracker, confStateOf, describeConfig } from "./tracker/index.js";
 import {
@@ -64,6 +64,12 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+  /**
+   * When this leader applied its own removal (a tick), and the commit index then; undefined
+   * while it is a member. See {@link maybeFinishLeaving}.
+   */
+  leavingAt: number | undefined;
+  leavingIndex: Index = 0;
   /** Ticks since this node started; the leader's clock for read leases. */
   tickCount = 0;
   isLearner = false;
@@ -143,6 +149,13 @@ export class Raft {
       if (this.role === "leader" && this.leadTransferee !== None) this.abortLeaderTransfer();
     }
     if (this.role !== "leader") return;
+    if (this.leavingAt !== undefined && this.tickCount - this.leavingAt >= this.cfg.electionTick) {
+      this.cfg.logger.warn(
+        `${this.id} stepped down: removed from the configuration an election timeout ago`,
+      );
+      this.becomeFollower(this.term, None);
+      return;
+    }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat();
@@ -199,6 +212,7 @@ export class Raft {
     }
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
+    this.leavingAt = undefined;
     this.readOnly = new ReadOnly(this.cfg.readOnlyOption);
     this.pendingReadIndex = [];
   }
@@ -438,6 +452,25 @@ export class Raft {
     }
   }
 
+  /**
+   * Steps down a removed leader once a quorum of the new configuration acknowledged a heartbeat
+   * sent after the removal was applied while holding the removal entry: that heartbeat carried a
+   * commit index covering the removal, so they will apply it and elect among themselves.
+   */
+  maybeFinishLeaving(): void {
+    const at = this.leavingAt;
+    if (at === undefined || this.role !== "leader") return;
+    const votes = new Map<NodeId, boolean>();
+    for (const [id, pr] of this.trk.progress) {
+      votes.set(id, pr.ackedHeartbeatTick > at && pr.match >= this.leavingIndex);
+    }
+    if (jointVoteResult(this.trk.config.voters, votes) !== "won") return;
+    this.cfg.logger.info(
+      `${this.id} stepped down: its removal is known to a quorum of the new configuration`,
+    );
+    this.becomeFollower(this.term, None);
+  }
+
   /** Advances commit from the followers' match indexes; true if it moved. */
   maybeCommit(): boolean {
     return this.raftLog.maybeCommit(this.trk.committed(), this.term);
@@ -566,8 +599,9 @@ export class Raft {
     };
     if (this.role !== "leader")
       return drop(`not the leader (role ${this.role}, leader ${this.lead})`);
-    if (!this.trk.progress.has(this.id))
+    if (!this.trk.progress.has(this.id) || this.leavingAt !== undefined) {
       return drop("this node was removed from the configuration");
+    }
     if (this.leadTransferee !== None) {
       return drop(`leadership is being transferred to ${this.leadTransferee}`);
     }
@@ -625,8 +659,15 @@ export class Raft {
     const self = this.trk.progress.get(this.id);
     this.isLearner = self?.isLearner ?? false;
     if ((self === undefined || this.isLearner) && this.role === "leader") {
-      // A leader removed or demoted steps down once the change is applied (thesis §4.2.2).
-      if (this.cfg.stepDownOnRemoval) this.becomeFollower(this.term, None);
+      // A leader removed or demoted steps down once the change is committed (thesis §4.2.2).
+      // Members apply a configuration only once they learn it is committed, and until then they
+      // still count this node's vote; so it keeps replicating (refusing proposals) until a
+      // quorum of the new configuration has acknowledged a heartbeat that carried the commit.
+      if (this.cfg.stepDownOnRemoval) {
+        this.leavingAt = this.tickCount;
+        this.leavingIndex = this.raftLog.committed;
+        this.bcastAppend();
+      }
       return cs;
     }
     if (this.role !== "leader" || cs.voters.length === 0) return cs;

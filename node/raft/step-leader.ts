@@ -102,7 +102,12 @@ function handleHeartbeatResponse(r: Raft, m: HeartbeatRespMessage, pr: Progress)
   pr.recentActive = true;
   pr.msgAppFlowPaused = false;
   if (m.sentTick > pr.ackedHeartbeatTick) pr.ackedHeartbeatTick = m.sentTick;
+  // A lost append would keep a full window full forever: the follower is alive, so free one
+  // slot and let the next append find the gap (it is rejected and the leader probes).
+  if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
   if (pr.match < r.raftLog.lastIndex() || pr.state === "probe") r.maybeSendAppend(m.from, true);
+  r.maybeFinishLeaving();
+  if (r.role !== "leader") return;
   if (r.readOnly.option !== "safe" && r.readOnly.pendingCount() === 0) return;
   if (m.context.length === 0) return;
   const acks = r.readOnly.recvAck(m.from, m.context);

@@ -1,5 +1,5 @@
 import { RaftError, RaftErrorCode } from "../errors.js";
-import type { Progress} from "../tracker/index.js";
+import type { Progress } from "../tracker/index.js";
 import { isJoint, type TrackerConfig } from "../tracker/index.js";
 import type { ConfChange, ConfChangeSingle, ConfState, Index, NodeId } from "../types.js";
 
@@ -161,13 +161,7 @@ export class Changer {
   #copy(): Mutable {
     const c = this.#base.config;
     const progress = new Map<NodeId, Progress>();
-    for (const [id, pr] of this.#base.progress) {
-      const copy = Object.assign(
-        Object.create(Object.getPrototypeOf(pr) as object) as Progress,
-        pr,
-      );
-      progress.set(id, copy);
-    }
+    for (const [id, pr] of this.#base.progress) progress.set(id, pr.clone());
     return {
       incoming: new Set(c.voters[0]),
       outgoing: new Set(c.voters[1]),

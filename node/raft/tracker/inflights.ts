@@ -50,6 +50,12 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message in flight, if any. */
+  freeFirstOne(): void {
+    const first = this.#indexes[this.#start];
+    if (first !== undefined) this.freeLE(first);
+  }
+
   /** Returns whether no more messages may be sent. */
   full(): boolean {
     return this.count() >= this.#maxCount || (this.#maxBytes > 0 && this.#bytes >= this.#maxBytes);
@@ -63,6 +69,15 @@ export class Inflights {
   /** Returns the number of bytes in flight. */
   bytes(): number {
     return this.#bytes;
+  }
+
+  /** Returns an independent copy of the window. */
+  clone(): Inflights {
+    const copy = new Inflights(this.#maxCount, this.#maxBytes);
+    copy.#indexes = this.#indexes.slice(this.#start);
+    copy.#sizes = this.#sizes.slice(this.#start);
+    copy.#bytes = this.#bytes;
+    return copy;
   }
 
   /** Forgets every message in flight. */

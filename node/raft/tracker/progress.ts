@@ -45,6 +45,24 @@ export class Progress {
     this.inflights = new Inflights(opts.maxInflight, opts.maxInflightBytes);
   }
 
+  /** Returns an independent copy (a configuration change works on copies). */
+  clone(): Progress {
+    const copy = new Progress({
+      match: this.match,
+      next: this.next,
+      isLearner: this.isLearner,
+      maxInflight: 1,
+      maxInflightBytes: 0,
+    });
+    copy.state = this.state;
+    copy.pendingSnapshot = this.pendingSnapshot;
+    copy.recentActive = this.recentActive;
+    copy.msgAppFlowPaused = this.msgAppFlowPaused;
+    copy.ackedHeartbeatTick = this.ackedHeartbeatTick;
+    (copy as { inflights: Inflights }).inflights = this.inflights.clone();
+    return copy;
+  }
+
   /** Moves to `probe`: after a rejection, a snapshot, or an unreachable report. */
   becomeProbe(): void {
     if (this.state === "snapshot") {

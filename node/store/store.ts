@@ -13,6 +13,7 @@ import { DEFAULT_IDEMPOTENCY, DEFAULT_TOMBSTONES, emptyState } from "./state.js"
 import type { TxnMode } from "./txn-engine.js";
 import type { Doc } from "./values.js";
 import { badInput } from "./errors.js";
+import { snapshotChunks } from "./snapshot.js";
 
 /** Construction options (all replicas of a cluster must use the same ones; they are in the snapshot). */
 export interface StoreOptions {
@@ -153,6 +154,11 @@ export class DocumentStore {
       tombstones: this.#state.tombCount,
       txnIds: this.#state.txns.size,
     };
+  }
+
+  /** The snapshot as BSON byte chunks: equal states give identical bytes (see snapshot.ts). */
+  snapshot(): Iterable<Uint8Array> {
+    return snapshotChunks(this.#state);
   }
 
   /** @internal The replicated state, for the snapshot and mongodump codecs. */

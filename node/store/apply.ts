@@ -85,24 +85,36 @@ export function applyEntry(state: StoreState, entry: TxnEntry): TxnResult {
   const timeMs =
     typeof entry.timeMs === "number" && Number.isFinite(entry.timeMs) ? entry.timeMs : undefined;
   if (timeMs !== undefined) state.lastTimeMs = timeMs;
+  prune(state, index, timeMs);
+  const out = dispatch(state, entry, index, timeMs);
+  prune(state, index, timeMs);
+  return out;
+}
+
+function dispatch(
+  state: StoreState,
+  entry: TxnEntry,
+  index: number,
+  timeMs: number | undefined,
+): TxnResult {
   let txnId: string | undefined;
   try {
     txnId = checkTxnId(entry.txnId);
   } catch (e) {
-    if (e instanceof StoreError)
-      return {
-        outcome: "rejected",
-        error: e,
-        index,
-        txnId: undefined,
-        duplicate: false,
-        changes: [],
-      };
-    throw e;
+    if (!(e instanceof StoreError)) throw e;
+    return {
+      outcome: "rejected",
+      error: e,
+      index,
+      txnId: undefined,
+      duplicate: false,
+      changes: [],
+    };
   }
   const seen = txnId === undefined ? undefined : state.txns.get(txnId);
-  if (seen !== undefined)
+  if (seen !== undefined) {
     return { ...seen.result, index: seen.index, txnId, duplicate: true, changes: [] };
+  }
   const { result, changes } = run(state, entry.ops, index, timeMs);
   if (txnId !== undefined) record(state, txnId, { index, result });
   return { ...result, index, txnId, duplicate: false, changes };

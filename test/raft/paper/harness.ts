@@ -16,6 +16,7 @@ import {
   type ConfChangeSingle,
   type ConfState,
   type Entry,
+  type HardState,
   type Index,
   type Message,
   type MessageType,
@@ -453,14 +454,23 @@ export class Solo {
   constructor(
     id: NodeId,
     voters: readonly NodeId[],
-    opts: NodeOptions & { learners?: readonly NodeId[]; random?: RandomInt } = {},
+    opts: NodeOptions & {
+      learners?: readonly NodeId[];
+      random?: RandomInt;
+      /** A log to start from (persisted before the node starts). */
+      log?: readonly Entry[];
+      /** A hard state to start from. */
+      hardState?: HardState;
+    } = {},
   ) {
-    const { learners, random, ...config } = opts;
+    const { learners, random, log, hardState, ...config } = opts;
     const storage = new MemoryStorage({
       ...emptyConfState,
       voters: [...voters],
       learners: [...(learners ?? [])],
     });
+    if (log !== undefined) storage.append(log);
+    if (hardState !== undefined) storage.setHardState(hardState);
     this.peer = new Peer(id, storage, config, random ?? (() => 0));
   }
 

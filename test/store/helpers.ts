@@ -30,7 +30,8 @@ export function plain(v: Value | undefined): unknown {
     return o;
   }
   if (Array.isArray(v)) return v.map(plain);
-  if (v !== null && typeof v === "object" && "_bsontype" in v && v._bsontype === "Double") return v.value;
+  if (v !== null && typeof v === "object" && "_bsontype" in v && v._bsontype === "Double")
+    return v.value;
   return v;
 }
 

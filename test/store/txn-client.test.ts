@@ -30,7 +30,9 @@ describe("revnos (SPEC §6.1)", () => {
     seed(h, "x", "a", { v: 1 });
     const r = h.run([{ c: "x", _id: "a", update: { $set: {} } }]);
     expect(r).toMatchObject({ outcome: "applied", revnos: [3] });
-    expect(r.changes).toEqual([{ index: 2, collection: "x", id: "a", revno: 3, kind: "update", skipped: false }]);
+    expect(r.changes).toEqual([
+      { index: 2, collection: "x", id: "a", revno: 3, kind: "update", skipped: false },
+    ]);
   });
 
   test("SPEC §3 step 3: several ops on one document see earlier ops' revnos", () => {
@@ -81,27 +83,46 @@ describe("asserts (SPEC §3 step 4, §10.5)", () => {
   test("SPEC §3: DocMissing sees earlier ops: [Remove X, Assert X DocMissing] passes", () => {
     const h = harness();
     seed(h, "x", "a", {});
-    expect(h.run([{ c: "x", _id: "a", remove: true }, { c: "x", _id: "a", assert: "d-" }]).outcome).toBe("applied");
+    expect(
+      h.run([
+        { c: "x", _id: "a", remove: true },
+        { c: "x", _id: "a", assert: "d-" },
+      ]).outcome,
+    ).toBe("applied");
   });
 
   test("SPEC §3: [Insert X, Assert X DocMissing] fails", () => {
     const h = harness();
-    const r = h.run([{ c: "x", _id: "a", insert: {} }, { c: "x", _id: "a", assert: "d-" }]);
+    const r = h.run([
+      { c: "x", _id: "a", insert: {} },
+      { c: "x", _id: "a", assert: "d-" },
+    ]);
     expect(r).toMatchObject({ outcome: "aborted", op: 1, reason: "assert_failed", assert: "d-" });
     expect(h.store.get("x", "a")).toBeUndefined();
   });
 
   test("SPEC §3: [Insert X, Assert X DocExists] on a missing X aborts", () => {
     const h = harness();
-    expect(h.run([{ c: "x", _id: "a", insert: {} }, { c: "x", _id: "a", assert: "d+" }]).outcome).toBe("aborted");
+    expect(
+      h.run([
+        { c: "x", _id: "a", insert: {} },
+        { c: "x", _id: "a", assert: "d+" },
+      ]).outcome,
+    ).toBe("aborted");
   });
 
   test("SPEC §3: query asserts see the pre-transaction document", () => {
     const h = harness();
     seed(h, "x", "a", { a: 1 });
-    const bad = h.run([{ c: "x", _id: "a", update: { $set: { a: 2 } } }, { c: "x", _id: "a", assert: { a: 2 } }]);
+    const bad = h.run([
+      { c: "x", _id: "a", update: { $set: { a: 2 } } },
+      { c: "x", _id: "a", assert: { a: 2 } },
+    ]);
     expect(bad.outcome).toBe("aborted");
-    const good = h.run([{ c: "x", _id: "a", assert: { a: 1 } }, { c: "x", _id: "a", update: { $set: { a: 2 } } }]);
+    const good = h.run([
+      { c: "x", _id: "a", assert: { a: 1 } },
+      { c: "x", _id: "a", update: { $set: { a: 2 } } },
+    ]);
     expect(good).toMatchObject({ outcome: "applied", revnos: [null, 3] });
   });
 
@@ -122,9 +143,13 @@ describe("asserts (SPEC §3 step 4, §10.5)", () => {
   test("SPEC §6.2: txn-revno optimistic concurrency", () => {
     const h = harness();
     seed(h, "statuses", "s", { status: "idle" });
-    const ok = h.run([{ c: "statuses", _id: "s", assert: { "txn-revno": 2 }, update: { $set: { status: "busy" } } }]);
+    const ok = h.run([
+      { c: "statuses", _id: "s", assert: { "txn-revno": 2 }, update: { $set: { status: "busy" } } },
+    ]);
     expect(ok.outcome).toBe("applied");
-    const stale = h.run([{ c: "statuses", _id: "s", assert: { "txn-revno": 2 }, update: { $set: { status: "x" } } }]);
+    const stale = h.run([
+      { c: "statuses", _id: "s", assert: { "txn-revno": 2 }, update: { $set: { status: "x" } } },
+    ]);
     expect(stale.outcome).toBe("aborted");
   });
 
@@ -138,8 +163,16 @@ describe("asserts (SPEC §3 step 4, §10.5)", () => {
   test("SPEC §4.2: a revno-0 document (written outside transactions) updates to revno 1", () => {
     const h = harness();
     seed(h, "x", "a", {});
-    h.store.state.collections.get("x")?.set("z", { id: "z", doc: new Map([["_id", "z"]]), revno: 0, removedAt: 0, removedAtMs: undefined });
-    expect(h.run([{ c: "x", _id: "z", assert: "d+", update: { $set: { v: 1 } } }])).toMatchObject({ revnos: [1] });
+    h.store.state.collections.get("x")?.set("z", {
+      id: "z",
+      doc: new Map([["_id", "z"]]),
+      revno: 0,
+      removedAt: 0,
+      removedAtMs: undefined,
+    });
+    expect(h.run([{ c: "x", _id: "z", assert: "d+", update: { $set: { v: 1 } } }])).toMatchObject({
+      revnos: [1],
+    });
     expect([...(h.store.get("x", "z")?.keys() ?? [])]).toEqual(["_id", "txn-revno", "v"]);
   });
 });
@@ -154,7 +187,12 @@ describe("all or nothing on rejected updates (SPEC §7)", () => {
     ]);
     expect(r.outcome).toBe("rejected");
     if (r.outcome !== "rejected") return;
-    expect(r.error).toMatchObject({ code: "invalid_argument", reason: "TYPE_MISMATCH", op: 1, mongoCode: 14 });
+    expect(r.error).toMatchObject({
+      code: "invalid_argument",
+      reason: "TYPE_MISMATCH",
+      op: 1,
+      mongoCode: 14,
+    });
     expect(r.error.message).toContain("op 1");
     expect(h.store.get("x", "b")).toBeUndefined();
   });

@@ -5,22 +5,33 @@ describe("server-side runner (SPEC §6.1 and §7, sstxn column)", () => {
   test("SPEC §7: insert of an existing document aborts (duplicate key)", () => {
     const h = harness({ mode: "server" });
     seed(h, "x", "a", { v: 1 });
-    const r = h.run([{ c: "x", _id: "b", insert: {} }, { c: "x", _id: "a", insert: { v: 2 } }]);
+    const r = h.run([
+      { c: "x", _id: "b", insert: {} },
+      { c: "x", _id: "a", insert: { v: 2 } },
+    ]);
     expect(r).toMatchObject({ outcome: "aborted", op: 1, reason: "duplicate_key", assert: null });
     expect(h.store.get("x", "b")).toBeUndefined();
   });
 
   test("SPEC §7: update of a missing document is not_found and rolled back", () => {
     const h = harness({ mode: "server" });
-    const r = h.run([{ c: "x", _id: "b", insert: {} }, { c: "x", _id: "m", update: { $set: { v: 1 } } }]);
-    expect(r).toMatchObject({ outcome: "rejected", error: { code: "not_found", reason: "DOC_NOT_FOUND", op: 1 } });
+    const r = h.run([
+      { c: "x", _id: "b", insert: {} },
+      { c: "x", _id: "m", update: { $set: { v: 1 } } },
+    ]);
+    expect(r).toMatchObject({
+      outcome: "rejected",
+      error: { code: "not_found", reason: "DOC_NOT_FOUND", op: 1 },
+    });
     expect(h.store.get("x", "b")).toBeUndefined();
   });
 
   test("SPEC §6.1: every insert is revno 2; remove logs -(r+1) and keeps no tombstone", () => {
     const h = harness({ mode: "server" });
     expect(h.run([{ c: "x", _id: "a", insert: {} }])).toMatchObject({ revnos: [2] });
-    expect(h.run([{ c: "x", _id: "a", update: { $set: { v: 1 } } }])).toMatchObject({ revnos: [3] });
+    expect(h.run([{ c: "x", _id: "a", update: { $set: { v: 1 } } }])).toMatchObject({
+      revnos: [3],
+    });
     expect(h.run([{ c: "x", _id: "a", remove: true }])).toMatchObject({ revnos: [-4] });
     expect(h.store.revno("x", "a")).toBe(-1);
     expect(h.run([{ c: "x", _id: "a", insert: {} }])).toMatchObject({ revnos: [2] });
@@ -47,7 +58,10 @@ describe("server-side runner (SPEC §6.1 and §7, sstxn column)", () => {
   test("SPEC §3 (sstxn): DocMissing is checked against the pre-transaction state", () => {
     const h = harness({ mode: "server" });
     seed(h, "x", "a", {});
-    const r = h.run([{ c: "x", _id: "a", remove: true }, { c: "x", _id: "a", assert: "d-" }]);
+    const r = h.run([
+      { c: "x", _id: "a", remove: true },
+      { c: "x", _id: "a", assert: "d-" },
+    ]);
     expect(r).toMatchObject({ outcome: "aborted", op: 1 });
   });
 
@@ -64,7 +78,13 @@ describe("idempotency table (SPEC §8, issue 3)", () => {
     const first = h.run([{ c: "x", _id: "a", update: { $inc: { n: 1 } } }], { txnId: "t1" });
     const again = h.run([{ c: "x", _id: "a", update: { $inc: { n: 1 } } }], { txnId: "t1" });
     expect(first).toMatchObject({ outcome: "applied", duplicate: false, index: 2 });
-    expect(again).toMatchObject({ outcome: "applied", duplicate: true, index: 2, revnos: [3], changes: [] });
+    expect(again).toMatchObject({
+      outcome: "applied",
+      duplicate: true,
+      index: 2,
+      revnos: [3],
+      changes: [],
+    });
     expect(body(h.store.get("x", "a"))).toEqual({ n: 1 });
   });
 
@@ -73,8 +93,15 @@ describe("idempotency table (SPEC §8, issue 3)", () => {
     h.run([{ c: "x", _id: "a", assert: "d+" }], { txnId: "ab" });
     h.run([{ c: "x", _id: "a", bogus: 1 }], { txnId: "rj" });
     seed(h, "x", "a", {});
-    expect(h.run([{ c: "x", _id: "a", assert: "d+" }], { txnId: "ab" })).toMatchObject({ outcome: "aborted", duplicate: true });
-    expect(h.run([], { txnId: "rj" })).toMatchObject({ outcome: "rejected", duplicate: true, error: { reason: "UNKNOWN_OP_FIELD" } });
+    expect(h.run([{ c: "x", _id: "a", assert: "d+" }], { txnId: "ab" })).toMatchObject({
+      outcome: "aborted",
+      duplicate: true,
+    });
+    expect(h.run([], { txnId: "rj" })).toMatchObject({
+      outcome: "rejected",
+      duplicate: true,
+      error: { reason: "UNKNOWN_OP_FIELD" },
+    });
   });
 
   test("bounds: ids are forgotten beyond maxCount and beyond maxIndexDistance", () => {
@@ -91,7 +118,10 @@ describe("idempotency table (SPEC §8, issue 3)", () => {
   test("a malformed txn id is rejected with a coded error", () => {
     const h = harness();
     const r = h.store.applyTxn({ index: 1, txnId: "", ops: [] });
-    expect(r).toMatchObject({ outcome: "rejected", error: { code: "invalid_argument", reason: "BAD_TXN_ID" } });
+    expect(r).toMatchObject({
+      outcome: "rejected",
+      error: { code: "invalid_argument", reason: "BAD_TXN_ID" },
+    });
   });
 
   test("an index that does not increase is a caller bug (InvariantError)", () => {

@@ -222,7 +222,7 @@ describe("mongodump", () => {
     expect(
       loaded.applyTxn({ index: 1, ops: [{ c: "settings", _id: "s", update: { $set: { v: 2 } } }] }),
     ).toMatchObject({ revnos: [1] });
-    const docs = [...decodeStream(mongodumpFiles(loaded).next().value?.chunks ?? [])];
+    const docs = [...decodeStream([...mongodumpFiles(loaded)][0]?.chunks ?? [])];
     expect(docs.map((d) => d.get("_id"))).toEqual(["s"]);
   });
 });

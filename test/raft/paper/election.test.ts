@@ -3,7 +3,7 @@
  * init/act/check shape of etcd's raft_paper_test.go. Pre-vote is off here so that the plain paper
  * rules are visible; thesis §9.6 is tested in prevote.test.ts.
  */
-import { as, Cluster, Solo } from "./harness.js";
+import { as, Cluster, Solo, voteResp } from "./harness.js";
 import type { Message, Role } from "../../../node/raft/index.js";
 
 const plain = { preVote: false, checkQuorum: false } as const;
@@ -133,7 +133,7 @@ describe("§5.2 leader election", () => {
       s.drain();
       for (let i = 0; i < needed; i++) {
         expect(s.node.status().role).toBe("candidate");
-        s.step({ type: "voteResp", from: ids[i + 1] ?? 0n, term: 1, reject: false });
+        s.step(voteResp("voteResp", ids[i + 1] ?? 0n, 1, false));
       }
       expect(s.node.status().role).toBe("leader");
     }
@@ -145,10 +145,10 @@ describe("§5.2 leader election", () => {
     const s = new Solo(1n, [1n, 2n, 3n, 4n, 5n], plain);
     s.node.campaign();
     s.drain();
-    s.step({ type: "voteResp", from: 2n, term: 1, reject: true });
-    s.step({ type: "voteResp", from: 3n, term: 1, reject: true });
+    s.step(voteResp("voteResp", 2n, 1, true));
+    s.step(voteResp("voteResp", 3n, 1, true));
     expect(s.node.status().role).toBe("candidate");
-    s.step({ type: "voteResp", from: 4n, term: 1, reject: true });
+    s.step(voteResp("voteResp", 4n, 1, true));
     expect(s.node.status()).toMatchObject({ role: "follower", term: 1 });
   });
 

@@ -533,13 +533,11 @@ export class Solo {
     const pre = msgs.some((m) => m.type === "preVote");
     const term = this.node.status().term + (pre ? 1 : 0);
     for (const from of grant) {
-      msgs = msgs.concat(
-        this.step({ type: pre ? "preVoteResp" : "voteResp", from, term, reject: false }),
-      );
+      msgs = msgs.concat(this.step(voteResp(pre ? "preVoteResp" : "voteResp", from, term, false)));
     }
     if (pre) {
       for (const from of grant) {
-        msgs = msgs.concat(this.step({ type: "voteResp", from, term, reject: false }));
+        msgs = msgs.concat(this.step(voteResp("voteResp", from, term, false)));
       }
     }
     if (this.node.status().role !== "leader") throw new Error(`${this.id} did not become leader`);
@@ -559,4 +557,18 @@ export function logOf(storage: MemoryStorage): [Term, Index][] {
     out.push([e.term, e.index]);
   }
   return out;
+}
+
+/**
+ * Builds a vote answer for {@link Solo.step}. Fields beyond the core four (such as commit hints a
+ * responder may attach) are zero, which carries no information.
+ */
+export function voteResp(
+  type: "voteResp" | "preVoteResp",
+  from: NodeId,
+  term: Term,
+  reject: boolean,
+): DistributiveOmitGroupTo<Message> {
+  const hints = { commit: 0, commitTerm: 0 };
+  return { type, from, term, reject, ...hints };
 }

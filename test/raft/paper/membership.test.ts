@@ -3,7 +3,7 @@
  * learners (§4.2.1), joint consensus (§4.3, §6 of the paper), one change at a time, removed members
  * stop participating and a removed leader steps down (§4.2.2).
  */
-import { Cluster, joint, leaveJoint, single, Solo } from "./harness.js";
+import { Cluster, joint, leaveJoint, single, Solo, voteResp } from "./harness.js";
 import {
   RaftErrorCode,
   RawNode,
@@ -197,7 +197,7 @@ describe("§6 learners (thesis §4.2.1)", () => {
     s.node.campaign();
     const msgs = s.drain();
     expect(msgs.map((m) => m.to).sort()).toEqual([2n, 3n]);
-    s.step({ type: "voteResp", from: 4n, term: 1, reject: false });
+    s.step(voteResp("voteResp", 4n, 1, false));
     expect(s.node.status().role).toBe("candidate");
   });
 

@@ -1,7 +1,7 @@
 /**
  * Thesis §9.6 (pre-vote), §6.2 / §4.2.3 (check-quorum and ignoring disruptive vote requests).
  */
-import { as, Cluster, Solo } from "./harness.js";
+import { as, Cluster, Solo, voteResp } from "./harness.js";
 import type { Message } from "../../../node/raft/index.js";
 
 function voteTypes(msgs: readonly Message[]): string[] {
@@ -26,7 +26,7 @@ describe("§9.6 pre-vote", () => {
     const s = new Solo(1n, [1n, 2n, 3n], { preVote: true, checkQuorum: false });
     s.node.campaign();
     s.drain();
-    const out = s.step({ type: "preVoteResp", from: 2n, term: 1, reject: false });
+    const out = s.step(voteResp("preVoteResp", 2n, 1, false));
     expect(s.node.status()).toMatchObject({ role: "candidate", term: 1, vote: 1n });
     expect(voteTypes(out)).toEqual(["vote->2@1", "vote->3@1"]);
   });
@@ -36,8 +36,8 @@ describe("§9.6 pre-vote", () => {
     const s = new Solo(1n, [1n, 2n, 3n], { preVote: true, checkQuorum: false });
     s.node.campaign();
     s.drain();
-    s.step({ type: "preVoteResp", from: 2n, term: 0, reject: true });
-    s.step({ type: "preVoteResp", from: 3n, term: 0, reject: true });
+    s.step(voteResp("preVoteResp", 2n, 0, true));
+    s.step(voteResp("preVoteResp", 3n, 0, true));
     expect(s.node.status()).toMatchObject({ role: "follower", term: 0 });
   });
 

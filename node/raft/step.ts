@@ -39,7 +39,7 @@ export function step(r: Raft, m: Message): void {
       // the rest of the cluster being disrupted by its election later (etcd).
       r.send({ type: "appResp", to: m.from, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
     } else if (m.type === "preVote") {
-      r.send({ type: "preVoteResp", to: m.from, reject: true });
+      r.send({ type: "preVoteResp", to: m.from, reject: true, ...commitOf(r) });
     }
     // Everything else from an old term is ignored.
     return;
@@ -49,6 +49,7 @@ export function step(r: Raft, m: Message): void {
     handleVoteRequest(r, m);
     return;
   }
+  if (m.type === "voteResp" || m.type === "preVoteResp") learnCommit(r, m.commit, m.commitTerm);
   switch (r.role) {
     case "leader":
       stepLeader(r, m);
@@ -76,7 +77,7 @@ function handleVoteRequest(r: Raft, m: Extract<Message, { type: "vote" | "preVot
       `${r.id} cast ${m.type} for ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${r.term}`,
     );
     // The answer carries the request's term so that a pre-candidate recognises it.
-    r.send({ type: respType, to: m.from, term: m.term, reject: false });
+    r.send({ type: respType, to: m.from, term: m.term, reject: false, ...commitOf(r) });
     if (m.type === "vote") {
       r.electionElapsed = 0;
       r.vote = m.from;
@@ -85,6 +86,23 @@ function handleVoteRequest(r: Raft, m: Extract<Message, { type: "vote" | "preVot
     r.cfg.logger.info(
       `${r.id} rejected ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${r.term}`,
     );
-    r.send({ type: respType, to: m.from, term: r.term, reject: true });
+    r.send({ type: respType, to: m.from, term: r.term, reject: true, ...commitOf(r) });
   }
+}
+
+/** Returns this node's commit index and that entry's term, for vote answers. */
+function commitOf(r: Raft): { commit: number; commitTerm: number } {
+  const commit = r.raftLog.committed;
+  return { commit, commitTerm: r.raftLog.zeroTermOnOutOfBounds(commit) };
+}
+
+/**
+ * Advances commit to what a peer reported as committed, if this log holds that very entry:
+ * by the Log Matching property (§5.3) everything up to it is then committed here too.
+ */
+function learnCommit(r: Raft, commit: number, commitTerm: number): void {
+  const log = r.raftLog;
+  if (commit <= log.committed || commitTerm === 0 || !log.matchTerm(commit, commitTerm)) return;
+  r.cfg.logger.info(`${r.id} learned from a vote answer that ${commit} is committed`);
+  log.commitTo(commit);
 }

@@ -154,6 +154,13 @@ export interface VoteMessage extends MessageBase {
 export interface VoteRespMessage extends MessageBase {
   readonly type: "voteResp" | "preVoteResp";
   readonly reject: boolean;
+  /**
+   * The responder's commit index and the term of that entry. A candidate whose log holds the
+   * same entry learns that it is committed: without this, a member that missed the commit of
+   * its leader's own removal would wait forever for that ex-leader's vote.
+   */
+  readonly commit: Index;
+  readonly commitTerm: Term;
 }
 
 /**

@@ -281,7 +281,8 @@ class Simulation {
     const sc = this.sc;
     const live = this.#live();
     if (live.length > 1 && this.rng.chance(sc.pCrash)) {
-      const victim = this.rng.pick(live);
+      // Leaders are the interesting victims (Raft paper Figure 8 needs leaders to crash).
+      const victim = (this.rng.chance(0.5) ? this.#leader() : undefined) ?? this.rng.pick(live);
       this.#crash(victim);
     }
     for (const n of this.nodes.values()) {
@@ -324,7 +325,10 @@ class Simulation {
   #partition(): void {
     const groups = new Map<NodeId, number>();
     const ids = [...this.nodes.keys()];
-    if (this.rng.chance(0.5)) {
+    const leader = this.#leader();
+    if (leader !== undefined && this.rng.chance(0.3)) {
+      groups.set(leader.id, 1);
+    } else if (this.rng.chance(0.5)) {
       groups.set(this.rng.pick(ids), 1);
     } else {
       for (const id of ids) groups.set(id, this.rng.int(2));
@@ -421,13 +425,22 @@ class Simulation {
   }
 
   #describe(): string {
+    const leader = this.#leader();
+    const progress =
+      leader === undefined
+        ? ""
+        : ` progress at ${leader.id}: ${leader.raw.raft.trk
+            .memberIds()
+            .map((id) => `${id}=[${String(leader.raw.raft.trk.progress.get(id))}]`)
+            .join(" ")}`;
     return [...this.nodes.values()]
       .filter((n) => !n.retired)
       .map((n) => {
         const s = n.raw.status();
         return `${n.id}${n.alive ? "" : "(down)"} ${s.role} t${s.term} lead=${s.lead} commit=${s.commit} last=${s.lastIndex} voters=${s.config.voters.join("/")}${s.config.votersOutgoing.length > 0 ? `&&${s.config.votersOutgoing.join("/")}` : ""}`;
       })
-      .join("; ");
+      .join("; ")
+      .concat(progress);
   }
 }
 

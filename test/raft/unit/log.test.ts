@@ -187,10 +187,22 @@ describe("RaftLog", () => {
     l.commitTo(2);
     l.commitTo(1);
     expect(l.committed).toBe(2);
-    expect(code(() => l.commitTo(4))).toBe("INVARIANT");
+    expect(
+      code(() => {
+        l.commitTo(4);
+      }),
+    ).toBe("INVARIANT");
     l.appliedTo(1);
-    expect(code(() => l.appliedTo(3))).toBe("INVARIANT");
-    expect(code(() => l.appliedTo(0))).toBe("ok");
+    expect(
+      code(() => {
+        l.appliedTo(3);
+      }),
+    ).toBe("INVARIANT");
+    expect(
+      code(() => {
+        l.appliedTo(0);
+      }),
+    ).toBe("ok");
     expect(l.applied).toBe(1);
   });
 

@@ -32,7 +32,9 @@ describe("Inflights", () => {
     expect(w.full()).toBe(false);
     w.add(3, 10);
     expect(w.full()).toBe(true);
-    expect(() => w.add(4, 10)).toThrow(InvariantError);
+    expect(() => {
+      w.add(4, 10);
+    }).toThrow(InvariantError);
     expect(w.count()).toBe(3);
     expect(w.bytes()).toBe(30);
   });
@@ -67,7 +69,9 @@ describe("Inflights", () => {
   test("indexes must increase", () => {
     const w = new Inflights(10, 0);
     w.add(5, 1);
-    expect(() => w.add(5, 1)).toThrow(InvariantError);
+    expect(() => {
+      w.add(5, 1);
+    }).toThrow(InvariantError);
   });
 
   test("a long-lived window keeps working after many frees (compaction)", () => {

@@ -267,7 +267,9 @@ class Simulation {
       });
     }
     if (this.rng.chance(this.sc.pRead)) {
-      const target = this.rng.pick(live);
+      // Nodes that believe they lead (stale ones included) are where reads go wrong.
+      const leaders = live.filter((n) => n.raw.raft.role === "leader");
+      const target = this.rng.pick(leaders.length > 0 && this.rng.chance(0.5) ? leaders : live);
       const id = `r${this.#readsIssued++}`;
       const ackedBefore = this.checker.acked.length;
       dropped(() => {

@@ -224,11 +224,22 @@ function commit(
 
 function record(state: StoreState, txnId: string, rec: TxnRecord): void {
   state.txns.set(txnId, rec);
-  const { maxCount } = state.options.idempotency;
-  while (state.txns.size > maxCount) {
-    const oldest = state.txns.keys().next();
-    if (oldest.done === true) break;
-    state.txns.delete(oldest.value);
+  state.txnOrder.push(txnId);
+}
+
+function pruneTxns(state: StoreState, index: number): void {
+  const { maxCount, maxIndexDistance } = state.options.idempotency;
+  while (state.txnHead < state.txnOrder.length) {
+    const id = state.txnOrder[state.txnHead] ?? "";
+    const rec = state.txns.get(id);
+    if (rec !== undefined && state.txns.size <= maxCount && index - rec.index <= maxIndexDistance)
+      break;
+    state.txns.delete(id);
+    state.txnHead++;
+  }
+  if (state.txnHead > 1024 && state.txnHead * 2 > state.txnOrder.length) {
+    state.txnOrder = state.txnOrder.slice(state.txnHead);
+    state.txnHead = 0;
   }
 }
 
@@ -256,9 +267,5 @@ export function prune(state: StoreState, index: number, timeMs: number | undefin
     state.tombs = state.tombs.slice(state.tombHead);
     state.tombHead = 0;
   }
-  const ib = state.options.idempotency;
-  for (const [id, rec] of state.txns) {
-    if (index - rec.index <= ib.maxIndexDistance) break;
-    state.txns.delete(id);
-  }
+  pruneTxns(state, index);
 }

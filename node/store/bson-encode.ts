@@ -298,3 +298,28 @@ function scalarSize(v: Exclude<Value, string | number | Doc | Value[]>): number 
       return 0;
   }
 }
+
+function boundOf(v: Value): number {
+  if (typeof v === "string") return 5 + 3 * v.length;
+  if (v instanceof Map) return docSizeBound(v);
+  if (Array.isArray(v)) {
+    let n = 5;
+    for (const x of v) n += 12 + boundOf(x);
+    return n;
+  }
+  return valueSize(v);
+}
+
+/** A cheap upper bound of `docSize` (strings counted at 3 bytes per UTF-16 unit). */
+export function docSizeBound(doc: Doc): number {
+  let n = 5;
+  for (const [k, v] of doc) n += 2 + 3 * k.length + boundOf(v);
+  return n;
+}
+
+/** The exact size when `doc` may exceed {@link MAX_BSON_SIZE}, else 0 (the common, cheap path). */
+export function oversize(doc: Doc): number {
+  if (docSizeBound(doc) <= MAX_BSON_SIZE) return 0;
+  const size = docSize(doc);
+  return size > MAX_BSON_SIZE ? size : 0;
+}

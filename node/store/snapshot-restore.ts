@@ -155,6 +155,7 @@ export class SnapshotReader {
         return;
       }
       case "txn":
+        state.txnOrder.push(str(d.get("id"), "txn id"));
         state.txns.set(str(d.get("id"), "txn id"), {
           index: num(d.get("at"), "txn index"),
           result: decodeOutcome(doc(d.get("res"), "res")),

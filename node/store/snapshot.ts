@@ -141,6 +141,8 @@ export function snapshotChunks(state: StoreState): Iterable<Uint8Array> {
     tombs: state.tombs.slice(state.tombHead),
     tombHead: 0,
     txns: new Map(state.txns),
+    txnOrder: [],
+    txnHead: 0,
   };
   return chunked(records(frozen));
 }

@@ -84,6 +84,9 @@ export interface StoreState {
   /** Number of tombstones currently stored. Invariant: tombCount <= tombs.length - tombHead. */
   tombCount: number;
   readonly txns: Map<string, TxnRecord>;
+  /** Transaction ids oldest first (pruning order; a queue, as Map front-deletion is slow). */
+  txnOrder: string[];
+  txnHead: number;
 }
 
 /** Creates an empty state. */
@@ -97,5 +100,7 @@ export function emptyState(options: ResolvedOptions): StoreState {
     tombHead: 0,
     tombCount: 0,
     txns: new Map(),
+    txnOrder: [],
+    txnHead: 0,
   };
 }

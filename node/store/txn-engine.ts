@@ -3,7 +3,7 @@
  * every op on working copies, without touching the store. The caller commits the returned writes
  * only when the decision is `applied`, so a transaction is all-or-nothing.
  */
-import { docSize, MAX_BSON_SIZE } from "./bson-encode.js";
+import { MAX_BSON_SIZE, oversize } from "./bson-encode.js";
 import { valuesEqual } from "./compare.js";
 import { ErrorCode, StoreError, invariant, q } from "./errors.js";
 import { MAX_DEPTH } from "./normalize.js";
@@ -142,14 +142,14 @@ function assertHolds(op: ParsedOp, st: DocState, preOp: number, mode: TxnMode): 
 /** Decides a transaction (SPEC §3) without changing anything. */
 export function decide(ops: readonly ParsedOp[], lookup: SlotLookup, ctx: EngineContext): Decision {
   const states = new Map<string, DocState>();
-  const opStates = ops.map((op) => stateFor(states, op, lookup, ctx.mode));
+  const opStates: DocState[] = [];
   const preOp: number[] = [];
-  ops.forEach((op, i) => {
-    const st = opStates[i];
-    invariant(st !== undefined, "every op has a document state");
+  for (const op of ops) {
+    const st = stateFor(states, op, lookup, ctx.mode);
+    opStates.push(st);
     preOp.push(st.running);
     st.running = advance(st.running, op.action.kind);
-  });
+  }
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     const st = opStates[i];
@@ -160,8 +160,8 @@ export function decide(ops: readonly ParsedOp[], lookup: SlotLookup, ctx: Engine
   for (const st of states.values()) st.running = st.pre;
   try {
     return ctx.mode === TxnMode.client
-      ? applyClient(ops, opStates, ctx)
-      : applyServer(ops, opStates, ctx);
+      ? applyClient(ops, opStates, states, ctx)
+      : applyServer(ops, opStates, states, ctx);
   } catch (e) {
     if (e instanceof StoreError) return { outcome: "rejected", error: e };
     throw e;
@@ -213,8 +213,8 @@ function checkResult(before: Doc, after: Doc, update: CompiledUpdate): void {
       },
     );
   }
-  const size = docSize(after);
-  if (size > MAX_BSON_SIZE) {
+  const size = oversize(after);
+  if (size > 0) {
     throw new StoreError(
       ErrorCode.invalidArgument,
       "DOCUMENT_TOO_LARGE",
@@ -227,14 +227,19 @@ function checkResult(before: Doc, after: Doc, update: CompiledUpdate): void {
   }
 }
 
+/** Sets the revno of a freshly parsed insert payload (owned by this transaction, so no copy). */
 function withRevno(doc: Doc, revno: number): Doc {
-  const out = new Map(doc);
-  out.set(REVNO_FIELD, BigInt(revno));
-  return out;
+  doc.set(REVNO_FIELD, BigInt(revno));
+  return doc;
 }
 
 /** SPEC §3 step 5 (client-side mgo/txn), with SPEC §7's reject-up-front rule for bad updates. */
-function applyClient(ops: readonly ParsedOp[], opStates: DocState[], ctx: EngineContext): Decision {
+function applyClient(
+  ops: readonly ParsedOp[],
+  opStates: DocState[],
+  states: Map<string, DocState>,
+  ctx: EngineContext,
+): Decision {
   const revnos: (number | null)[] = [];
   const effects: OpEffect[] = [];
   ops.forEach((op, i) => {
@@ -275,15 +280,16 @@ function applyClient(ops: readonly ParsedOp[], opStates: DocState[], ctx: Engine
     revnos.push(logged);
     effects.push({ op: i, state: st, revno: logged, kind: a.kind, skipped });
   });
-  return { outcome: "applied", revnos, effects, states: uniqueStates(opStates) };
-}
-
-function uniqueStates(opStates: DocState[]): DocState[] {
-  return [...new Set(opStates)];
+  return { outcome: "applied", revnos, effects, states: [...states.values()] };
 }
 
 /** The server-side runner (juju/mgo sstxn): revnos from the pre-transaction read (SPEC §6.1). */
-function applyServer(ops: readonly ParsedOp[], opStates: DocState[], ctx: EngineContext): Decision {
+function applyServer(
+  ops: readonly ParsedOp[],
+  opStates: DocState[],
+  states: Map<string, DocState>,
+  ctx: EngineContext,
+): Decision {
   const revnos: (number | null)[] = [];
   const effects: OpEffect[] = [];
   for (let i = 0; i < ops.length; i++) {
@@ -331,5 +337,5 @@ function applyServer(ops: readonly ParsedOp[], opStates: DocState[], ctx: Engine
     revnos.push(logged);
     effects.push({ op: i, state: st, revno: logged, kind: a.kind, skipped });
   }
-  return { outcome: "applied", revnos, effects, states: uniqueStates(opStates) };
+  return { outcome: "applied", revnos, effects, states: [...states.values()] };
 }

@@ -2,7 +2,7 @@
  * Validation of a transaction's ops before anything happens (SPEC §2): every malformed op is a
  * coded `invalid_argument` error naming the op index and the field.
  */
-import { docSize, MAX_BSON_SIZE } from "./bson-encode.js";
+import { MAX_BSON_SIZE, oversize } from "./bson-encode.js";
 import { badInput, q, StoreError } from "./errors.js";
 import { checkId, idKey } from "./id-key.js";
 import type { Matcher } from "./matcher.js";
@@ -56,21 +56,25 @@ const FIELDS: Record<string, string> = {
   r: "remove",
 };
 
-function opFields(input: unknown): Map<string, unknown> {
-  let entries: Iterable<[unknown, unknown]>;
-  if (input instanceof Map) entries = input as Map<unknown, unknown>;
-  else if (typeof input === "object" && input !== null && !Array.isArray(input)) {
-    entries = Object.entries(input);
-  } else return badInput("BAD_OP", "parse op: an op must be a document");
-  const out = new Map<string, unknown>();
-  for (const [k, v] of entries) {
-    const name = typeof k === "string" ? FIELDS[k] : undefined;
-    if (name === undefined)
-      badInput("UNKNOWN_OP_FIELD", `parse op: unknown field ${q(String(k))}`, { field: String(k) });
-    if (out.has(name))
-      badInput("DUPLICATE_OP_FIELD", `parse op: field ${q(name)} given twice`, { field: name });
-    if (v !== undefined && v !== null) out.set(name, v);
+function addField(out: Map<string, unknown>, k: unknown, v: unknown): void {
+  const name = typeof k === "string" && Object.hasOwn(FIELDS, k) ? FIELDS[k] : undefined;
+  if (name === undefined) {
+    badInput("UNKNOWN_OP_FIELD", `parse op: unknown field ${q(String(k))}`, { field: String(k) });
   }
+  if (out.has(name)) {
+    badInput("DUPLICATE_OP_FIELD", `parse op: field ${q(name)} given twice`, { field: name });
+  }
+  if (v !== undefined && v !== null) out.set(name, v);
+}
+
+function opFields(input: unknown): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  if (input instanceof Map) {
+    for (const [k, v] of input as Map<unknown, unknown>) addField(out, k, v);
+  } else if (typeof input === "object" && input !== null && !Array.isArray(input)) {
+    const o = input as Record<string, unknown>;
+    for (const k in o) if (Object.hasOwn(o, k)) addField(out, k, o[k]);
+  } else badInput("BAD_OP", "parse op: an op must be a document");
   return out;
 }
 
@@ -108,8 +112,8 @@ function parseInsert(payload: unknown, id: Value): Doc {
   }
   if (!doc.has(REVNO_FIELD)) doc.set(REVNO_FIELD, 0n);
   checkStorable(doc, "insert");
-  const size = docSize(doc);
-  if (size > MAX_BSON_SIZE) {
+  const size = oversize(doc);
+  if (size > 0) {
     badInput(
       "DOCUMENT_TOO_LARGE",
       `parse insert: document of ${size} bytes exceeds ${MAX_BSON_SIZE}`,

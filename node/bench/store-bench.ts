@@ -1,0 +1,290 @@
+/**
+ * Document store benchmark (issue 3): transactions per second for the Juju-like mix of
+ * shared/research/txn-semantics/WORKLOAD.md §6 over 100,000 documents, and resident memory per
+ * 1,000,000 small documents. Run with `npm run bench:store`.
+ */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { DocumentStore } from "../store/index.js";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/** Seeded PRNG (mulberry32) so every run replays the same workload. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rand = rng(42);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+const text = (n: number): string => "x".repeat(n);
+
+const MODELS = 20;
+const APPS_PER_MODEL = 10;
+const UNITS_PER_APP = 125;
+const uuids = Array.from(
+  { length: MODELS },
+  (_, i) => `${String(i).padStart(8, "0")}-1111-2222-3333-444455556666`,
+);
+
+interface Unit {
+  readonly id: string;
+  readonly model: string;
+  readonly app: string;
+}
+const units: Unit[] = [];
+let index = 0;
+let actionSeq = 0;
+
+function apply(store: DocumentStore, ops: unknown[]): string {
+  index++;
+  const entry = { index, txnId: `t${index}`, ops, timeMs: 1_700_000_000_000 + index };
+  return store.applyTxn(entry).outcome;
+}
+
+/** Inserts about 100,000 documents: units, unitstates, 2 statuses per unit, settings, apps. */
+function populate(store: DocumentStore): void {
+  for (const m of uuids) {
+    for (let a = 0; a < APPS_PER_MODEL; a++) {
+      const app = `${m}:app${a}`;
+      apply(store, [
+        {
+          c: "applications",
+          _id: app,
+          assert: "d-",
+          insert: { "model-uuid": m, name: `app${a}`, life: 0, unitcount: UNITS_PER_APP },
+        },
+        {
+          c: "settings",
+          _id: `${app}#rel`,
+          assert: "d-",
+          insert: { "model-uuid": m, settings: { k0: "v" }, version: 0 },
+        },
+      ]);
+      for (let u = 0; u < UNITS_PER_APP; u++) populateUnit(store, m, a, u, app);
+    }
+  }
+}
+
+function populateUnit(store: DocumentStore, m: string, a: number, u: number, app: string): void {
+  const id = `${m}:app${a}/${u}`;
+  units.push({ id, model: m, app });
+  const unit = {
+    "model-uuid": m,
+    name: `app${a}/${u}`,
+    application: `app${a}`,
+    life: 0,
+    principal: "",
+    subordinates: [],
+    charmurl: "ch:app-1",
+    passwordhash: text(44),
+  };
+  const status = (s: string) => ({
+    "model-uuid": m,
+    status: s,
+    statusinfo: "",
+    statusdata: {},
+    updated: 0n,
+  });
+  apply(store, [
+    { c: "units", _id: id, assert: "d-", insert: unit },
+    {
+      c: "unitstates",
+      _id: id,
+      assert: "d-",
+      insert: { "model-uuid": m, "uniter-state": text(600), "relation-state": { r0: "joined" } },
+    },
+    { c: "statuses", _id: `${id}#agent`, assert: "d-", insert: status("idle") },
+    { c: "statuses", _id: `${id}#workload`, assert: "d-", insert: status("active") },
+  ]);
+}
+
+function unitState(store: DocumentStore, u: Unit): unknown[] {
+  const update: Record<string, unknown> = {
+    $set: { "uniter-state": text(300 + Math.floor(rand() * 1200)) },
+  };
+  if (rand() < 0.1) update.$unset = { "storage-state": 1 };
+  return [
+    { c: "units", _id: u.id, assert: { life: { $ne: 2 } } },
+    {
+      c: "unitstates",
+      _id: u.id,
+      assert: { "txn-revno": store.revno("unitstates", u.id) },
+      update,
+    },
+  ];
+}
+
+function statusSet(store: DocumentStore, u: Unit): unknown[] {
+  const id = `${u.id}#${rand() < 0.5 ? "agent" : "workload"}`;
+  const status = pick(["idle", "executing", "active"]);
+  const $set = { status, statusinfo: "hook", statusdata: {}, updated: BigInt(index) };
+  return [
+    {
+      c: "statuses",
+      _id: id,
+      assert: { "txn-revno": store.revno("statuses", id) },
+      update: { $set },
+    },
+  ];
+}
+
+function settings(store: DocumentStore, u: Unit): unknown[] {
+  const id = `${u.app}#rel`;
+  const version = store.get("settings", id)?.get("version") ?? 0;
+  const update = {
+    $set: { [`settings.k${Math.floor(rand() * 5)}`]: "v" },
+    $unset: { [`settings.k${5 + Math.floor(rand() * 2)}`]: 1 },
+    $inc: { version: 1 },
+  };
+  return [{ c: "settings", _id: id, assert: { version }, update }];
+}
+
+function counter(store: DocumentStore, u: Unit): unknown[] {
+  const unitcount = store.get("applications", u.app)?.get("unitcount") ?? 0;
+  const nu = `${u.app}/x${index}`;
+  return [
+    {
+      c: "units",
+      _id: nu,
+      assert: "d-",
+      insert: { "model-uuid": u.model, life: 0, subordinates: [] },
+    },
+    { c: "statuses", _id: `${nu}#agent`, assert: "d-", insert: { status: "allocating" } },
+    {
+      c: "applications",
+      _id: u.app,
+      assert: { life: 0, unitcount },
+      update: { $inc: { unitcount: 1 } },
+    },
+  ];
+}
+
+function action(u: Unit): unknown[] {
+  const id = `${u.model}:action${actionSeq++}`;
+  return [
+    {
+      c: "actions",
+      _id: id,
+      assert: "d-",
+      insert: { receiver: u.id, name: "backup", status: "pending", messages: [] },
+    },
+    {
+      c: "actionnotifications",
+      _id: `${id}#n`,
+      assert: "d-",
+      insert: { receiver: u.id, actionid: id },
+    },
+  ];
+}
+
+function lifecycle(u: Unit): unknown[] {
+  return [
+    {
+      c: "units",
+      _id: u.id,
+      assert: { $or: [{ life: 0 }, { life: 1 }] },
+      update: { $set: { life: 1 } },
+    },
+    { c: "applications", _id: u.app, assert: { unitcount: { $gt: 0 } } },
+    {
+      c: "cleanups",
+      _id: `${u.id}#c${index}`,
+      assert: "d-",
+      insert: { kind: "unit", prefix: u.id },
+    },
+  ];
+}
+
+/** The WORKLOAD.md §6 templates and weights; each reads what it asserts, as Juju's buildTxn does. */
+function nextTxn(store: DocumentStore): unknown[] {
+  const r = rand() * 100;
+  const u = pick(units);
+  if (r < 45) return unitState(store, u);
+  if (r < 70) return statusSet(store, u);
+  if (r < 80 || r >= 98) return settings(store, u); // relation settings 10 % + config 2 %
+  if (r < 85) return counter(store, u);
+  if (r < 90) return action(u);
+  if (r < 95) return lifecycle(u);
+  const update =
+    rand() < 0.5 ? { $addToSet: { subordinates: "sub/0" } } : { $pull: { subordinates: "sub/0" } };
+  return [{ c: "units", _id: u.id, assert: "d+", update }];
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function benchMix(): void {
+  const store = new DocumentStore();
+  let t0 = performance.now();
+  populate(store);
+  const docs = store.stats().documents;
+  console.log(`populate: ${docs} documents in ${(performance.now() - t0).toFixed(0)} ms`);
+  for (let i = 0; i < 20_000; i++) apply(store, nextTxn(store)); // warm-up
+  const N = Number(process.env.BENCH_TXNS ?? 300_000);
+  const BATCH = 1000;
+  const outcomes = new Map<string, number>();
+  let applyMs = 0;
+  t0 = performance.now();
+  for (let done = 0; done < N; done += BATCH) {
+    // Build a batch from current reads (as clients do), then time only the store applying it.
+    const batch: unknown[][] = [];
+    for (let i = 0; i < BATCH; i++) batch.push(nextTxn(store));
+    const t1 = performance.now();
+    for (const ops of batch) {
+      const o = apply(store, ops);
+      outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+    }
+    applyMs += performance.now() - t1;
+  }
+  const totalMs = performance.now() - t0;
+  const rate = Math.round((N / applyMs) * 1000);
+  const e2e = Math.round((N / totalMs) * 1000);
+  console.log(
+    `mix: ${N} txns over ${docs} documents: store applies ${rate} txns/s (${applyMs.toFixed(0)} ms)`,
+  );
+  console.log(`mix: end to end including building each txn from reads: ${e2e} txns/s`);
+  console.log(
+    `mix outcomes (stale reads within a batch abort): ${JSON.stringify(Object.fromEntries(outcomes))}`,
+  );
+  t0 = performance.now();
+  let bytes = 0;
+  for (const c of store.snapshot()) bytes += c.length;
+  console.log(`snapshot: ${mib(bytes)} in ${(performance.now() - t0).toFixed(0)} ms`);
+}
+
+function benchMemory(): void {
+  gc();
+  const rss0 = process.memoryUsage().rss;
+  const heap0 = process.memoryUsage().heapUsed;
+  const store = new DocumentStore();
+  const M = 1_000_000;
+  const BATCH = 100;
+  for (let i = 0; i < M; i += BATCH) {
+    const ops: unknown[] = [];
+    for (let j = i; j < i + BATCH; j++) {
+      const _id = `${uuids[j % MODELS] ?? ""}:u/${j}`;
+      ops.push({ c: "statuses", _id, insert: { status: "idle", statusinfo: "", updated: j } });
+    }
+    apply(store, ops);
+  }
+  gc();
+  const mem = process.memoryUsage();
+  const rss = mem.rss - rss0;
+  const heap = mem.heapUsed - heap0;
+  console.log(
+    `memory: ${store.stats().documents} small documents (_id of 45 chars + 4 fields): ` +
+      `RSS +${mib(rss)} = ${Math.round(rss / M)} bytes/document; heap +${mib(heap)} = ${Math.round(heap / M)} bytes/document`,
+  );
+}
+
+if (process.env.BENCH_PART !== "mix") benchMemory();
+if (process.env.BENCH_PART !== "memory") benchMix();

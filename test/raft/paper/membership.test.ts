@@ -359,3 +359,68 @@ describe("§6 joint consensus (thesis §4.3)", () => {
     });
   });
 });
+
+describe("§6 effects of applying a change on the leader", () => {
+  // Rule: once a removal is applied, the smaller majority may already cover entries the leader
+  // holds: they commit at once (etcd's TestCommitAfterRemoveNode).
+  test("§6 entries waiting for a removed voter commit as soon as the removal is applied", () => {
+    const s = new Solo(1n, [1n, 2n], { preVote: false });
+    s.becomeLeader([2n]);
+    s.step({
+      type: "appResp",
+      from: 2n,
+      term: 1,
+      index: 1,
+      reject: false,
+      rejectHint: 0,
+      logTerm: 0,
+    });
+    const cc = s.node.proposeConfChange(single("removeNode", 2n));
+    s.node.propose(new TextEncoder().encode("x"));
+    s.drain();
+    expect(s.node.status().commit).toBe(1);
+    // 2 acknowledges only the removal.
+    s.step({
+      type: "appResp",
+      from: 2n,
+      term: 1,
+      index: cc.index,
+      reject: false,
+      rejectHint: 0,
+      logTerm: 0,
+    });
+    s.drain();
+    expect(s.node.status().config.voters).toEqual([1n]);
+    expect(s.peer.appliedData()).toEqual(["x"]);
+  });
+
+  // Rule (thesis §3.10 + §4): a transfer whose target is removed by a change applied meanwhile is
+  // aborted, and a transfer to a non-member is ignored.
+  test("§6 removing the target of a pending leadership transfer aborts the transfer", () => {
+    const c = cluster([1n, 2n, 3n]);
+    c.cut(1n, 2n);
+    c.cut(1n, 3n);
+    c.node(1n).proposeConfChange(single("removeNode", 3n));
+    c.node(1n).transferLeader(3n);
+    c.stabilize();
+    expect(c.node(1n).status().leadTransferee).toBe(3n);
+    c.recover();
+    c.cut(1n, 3n);
+    c.tick(1, [1n, 2n]);
+    expect(c.node(1n).status().config.voters).toEqual([1n, 2n]);
+    expect(c.node(1n).status()).toMatchObject({ role: "leader", leadTransferee: 0n });
+    c.node(1n).transferLeader(3n);
+    expect(c.node(1n).status().leadTransferee).toBe(0n);
+  });
+
+  // Rule (thesis §4.2.2): a removed leader that cannot reach the new configuration still steps
+  // down, after an election timeout.
+  test("§6 a removed leader cut off from the others steps down after an election timeout", () => {
+    const c = cluster([1n, 2n, 3n]);
+    c.proposeConfChange(1n, single("removeNode", 1n));
+    expect(c.node(1n).status().config.voters).toEqual([2n, 3n]);
+    c.isolate(1n);
+    c.tick(10, [1n]);
+    expect(c.node(1n).status().role).toBe("follower");
+  });
+});

@@ -41,9 +41,12 @@ export class InvariantError extends Error {
   override readonly name = "InvariantError";
 }
 
-/** Throws an {@link InvariantError} with `message` unless `condition` holds. */
-export function invariant(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new InvariantError(message);
+/**
+ * Throws an {@link InvariantError} with `message` unless `condition` holds. Pass a function to
+ * build a costly message only on failure (hot paths).
+ */
+export function invariant(condition: boolean, message: string | (() => string)): asserts condition {
+  if (!condition) throw new InvariantError(typeof message === "string" ? message : message());
 }
 
 /** Returns whether `err` is a RaftError with the given code. */

@@ -79,7 +79,8 @@ export class UnstableLog {
   slice(lo: Index, hi: Index): Entry[] {
     invariant(
       lo >= this.offset && hi <= this.offset + this.entries.length && lo <= hi,
-      `unstable slice [${lo}, ${hi}) out of bounds [${this.offset}, ${this.offset + this.entries.length})`,
+      () =>
+        `unstable slice [${lo}, ${hi}) out of bounds [${this.offset}, ${this.offset + this.entries.length})`,
     );
     return this.entries.slice(lo - this.offset, hi - this.offset);
   }

@@ -109,10 +109,13 @@ export class RaftLog {
   append(ents: readonly Entry[]): Index {
     const first = ents[0];
     if (first === undefined) return this.lastIndex();
-    invariant(first.index - 1 >= this.committed, `cannot overwrite committed entry ${first.index}`);
+    invariant(
+      first.index - 1 >= this.committed,
+      () => `cannot overwrite committed entry ${first.index}`,
+    );
     invariant(
       first.index <= this.lastIndex() + 1,
-      `append at ${first.index} leaves a gap after ${this.lastIndex()}`,
+      () => `append at ${first.index} leaves a gap after ${this.lastIndex()}`,
     );
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
@@ -172,7 +175,7 @@ export class RaftLog {
 
   /** Returns entries in [lo, hi) limited to `maxSize` bytes (at least one). */
   slice(lo: Index, hi: Index, maxSize: number): readonly Entry[] {
-    invariant(lo <= hi, `invalid slice ${lo} > ${hi}`);
+    invariant(lo <= hi, () => `invalid slice ${lo} > ${hi}`);
     if (lo === hi) return [];
     const first = this.firstIndex();
     if (lo < first) {
@@ -183,7 +186,7 @@ export class RaftLog {
     }
     invariant(
       hi <= this.lastIndex() + 1,
-      `slice [${lo}, ${hi}) beyond last index ${this.lastIndex()}`,
+      () => `slice [${lo}, ${hi}) beyond last index ${this.lastIndex()}`,
     );
     const uOffset = this.unstable.offset;
     let out: readonly Entry[] = [];
@@ -221,7 +224,8 @@ export class RaftLog {
     if (index <= this.committed) return;
     invariant(
       index <= this.lastIndex(),
-      `commit ${index} is out of range [last index ${this.lastIndex()}]; was the log corrupted, truncated or lost?`,
+      () =>
+        `commit ${index} is out of range [last index ${this.lastIndex()}]; was the log corrupted, truncated or lost?`,
     );
     this.committed = index;
   }
@@ -231,7 +235,8 @@ export class RaftLog {
     if (index === 0) return;
     invariant(
       index <= this.committed && index >= this.applied,
-      `applied ${index} is out of range [prev applied ${this.applied}, committed ${this.committed}]`,
+      () =>
+        `applied ${index} is out of range [prev applied ${this.applied}, committed ${this.committed}]`,
     );
     this.applied = index;
   }

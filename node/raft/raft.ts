@@ -87,7 +87,8 @@ export class Raft {
     if (hardState.term !== 0 || hardState.commit !== 0) {
       invariant(
         hardState.commit >= this.raftLog.committed && hardState.commit <= this.raftLog.lastIndex(),
-        `hard state commit ${hardState.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`,
+        () =>
+          `hard state commit ${hardState.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`,
       );
       this.raftLog.committed = hardState.commit;
       this.term = hardState.term;
@@ -117,8 +118,10 @@ export class Raft {
     // ReadIndex and transfer requests are forwarded local requests: they carry no term (etcd).
     const noTerm = m.type === "readIndex" || m.type === "transferLeader";
     const term = m.term ?? (noTerm ? 0 : this.term);
-    const full = { ...m, group: this.cfg.group, from: this.id, term } as Message;
-    invariant(full.to !== this.id, `${this.id} cannot send ${full.type} to itself`);
+    // Callers pass fresh literals, so fill them in place (a spread copy costs a third of the
+    // time of a replication round in bench:raft).
+    const full = Object.assign(m, { group: this.cfg.group, from: this.id, term }) as Message;
+    invariant(full.to !== this.id, () => `${this.id} cannot send ${full.type} to itself`);
     this.msgs.push(full);
   }
 
@@ -715,7 +718,7 @@ export class Raft {
   }
 
   /** Returns the ids of every member, ascending (deterministic iteration). */
-  memberIds(): NodeId[] {
+  memberIds(): readonly NodeId[] {
     return this.trk.memberIds();
   }
 }

@@ -143,7 +143,7 @@ export class MemoryStorage implements Storage {
     }
     invariant(
       index <= this.lastIndex(),
-      `snapshot ${index} is beyond last index ${this.lastIndex()}`,
+      () => `snapshot ${index} is beyond last index ${this.lastIndex()}`,
     );
     const term = this.term(index);
     this.#snapshot = { metadata: { index, term, confState }, data };
@@ -156,7 +156,7 @@ export class MemoryStorage implements Storage {
     if (index <= offset) return;
     invariant(
       index <= this.lastIndex(),
-      `compact ${index} is beyond last index ${this.lastIndex()}`,
+      () => `compact ${index} is beyond last index ${this.lastIndex()}`,
     );
     const dummy = this.#ents[index - offset] as Entry;
     this.#ents = [
@@ -179,9 +179,14 @@ export class MemoryStorage implements Storage {
     const start = (kept[0] as Entry).index;
     invariant(
       start <= this.lastIndex() + 1,
-      `missing log entries: last index ${this.lastIndex()}, appended at ${start}`,
+      () => `missing log entries: last index ${this.lastIndex()}, appended at ${start}`,
     );
-    this.#ents = this.#ents.slice(0, start - offset).concat(kept);
+    if (start === this.lastIndex() + 1) {
+      // The common case: a plain append, no conflicting tail to truncate.
+      for (const e of kept) this.#ents.push(e);
+    } else {
+      this.#ents = this.#ents.slice(0, start - offset).concat(kept);
+    }
   }
 
   /** Returns the total size in bytes of the stored entries (for tests and metrics). */

@@ -26,7 +26,7 @@ export class Inflights {
     const last = this.#indexes[this.#indexes.length - 1];
     invariant(
       this.count() === 0 || last === undefined || index > last,
-      `inflight index ${index} is not above ${last}`,
+      () => `inflight index ${index} is not above ${last}`,
     );
     this.#indexes.push(index);
     this.#sizes.push(bytes);

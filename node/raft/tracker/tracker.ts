@@ -87,10 +87,20 @@ export class ProgressTracker {
     return this.config.voters[0].has(id) || this.config.voters[1].has(id);
   }
 
-  /** Returns every member with progress, in ascending id order (deterministic iteration). */
-  memberIds(): NodeId[] {
-    return sortIds(this.progress.keys());
+  /**
+   * Returns every member with progress, in ascending id order (deterministic iteration). Cached:
+   * configuration changes replace the progress map rather than mutate it.
+   */
+  memberIds(): readonly NodeId[] {
+    const cached = this.#memberIds;
+    if (cached?.progress === this.progress && cached.ids.length === this.progress.size)
+      return cached.ids;
+    const ids = sortIds(this.progress.keys());
+    this.#memberIds = { progress: this.progress, ids };
+    return ids;
   }
+
+  #memberIds: { progress: Map<NodeId, Progress>; ids: NodeId[] } | undefined;
 
   /** Returns whether a quorum of voters was recently active (check-quorum, thesis §6.2). */
   quorumActive(self: NodeId): boolean {

@@ -128,8 +128,9 @@ function bsonClassToValue(input: object, field: string): Value {
   if (input instanceof UtcDate) return input;
   if (input instanceof Int32) return input.value;
   if (input instanceof Double) return makeDouble(input.value);
-  if (input instanceof Long) return input.toBigInt();
+  // Timestamp extends Long in bson: test it first.
   if (input instanceof Timestamp) return new Timestamp({ t: input.t, i: input.i });
+  if (input instanceof Long) return input.toBigInt();
   if (input instanceof ObjectId) return new ObjectId(input.id);
   if (input instanceof Binary) return new Binary(input.value().slice(), input.sub_type);
   if (input instanceof Decimal128) return new Decimal128(input.bytes.slice());

@@ -1,0 +1,79 @@
+/**
+ * Path and value checks for update operands (SPEC §5.2; issue 3 "Bad input").
+ */
+import { badInput, q } from "./errors.js";
+import { MAX_DEPTH } from "./normalize.js";
+import type { Value } from "./values.js";
+
+/** Splits an update path and rejects empty, positional and `$`-prefixed segments (SPEC §5.2). */
+export function updatePath(path: string, field: string): string[] {
+  const segs = path.split(".");
+  for (const s of segs) {
+    if (s === "")
+      badInput("BAD_PATH", `parse update path ${q(path)}: empty field name`, {
+        field,
+        mongoCode: 56,
+      });
+    if (s === "$" || s.startsWith("$[")) {
+      badInput(
+        "POSITIONAL_UNSUPPORTED",
+        `parse update path ${q(path)}: positional operators are not supported`,
+        {
+          field,
+          mongoCode: 2,
+        },
+      );
+    }
+    if (s.startsWith("$")) {
+      badInput("DOLLAR_FIELD", `parse update path ${q(path)}: field names may not start with '$'`, {
+        field,
+        mongoCode: 52,
+      });
+    }
+  }
+  return segs;
+}
+
+/** Depth of a value: 0 for scalars, 1 + the deepest child for documents and arrays. */
+export function valueDepth(v: Value): number {
+  let d = 0;
+  if (v instanceof Map) for (const x of v.values()) d = Math.max(d, valueDepth(x));
+  else if (Array.isArray(v)) for (const x of v) d = Math.max(d, valueDepth(x));
+  else return 0;
+  return d + 1;
+}
+
+/** Rejects `$`-prefixed field names anywhere inside a value to be stored (MongoDB code 52). */
+export function checkStorable(v: Value, field: string): void {
+  if (v instanceof Map) {
+    for (const [k, x] of v) {
+      if (k.startsWith("$")) {
+        badInput("DOLLAR_FIELD", `store ${q(field)}: field name ${q(k)} may not start with '$'`, {
+          field: `${field}.${k}`,
+          mongoCode: 52,
+        });
+      }
+      checkStorable(x, `${field}.${k}`);
+    }
+  } else if (Array.isArray(v)) {
+    v.forEach((x, i) => {
+      checkStorable(x, `${field}.${i}`);
+    });
+  }
+}
+
+/** Checks a value to be stored at `segs` (plus `extra` levels); returns it. */
+export function storedValue(
+  v: Value,
+  segs: readonly string[],
+  extra: number,
+  field: string,
+): Value {
+  checkStorable(v, field);
+  if (segs.length + extra + valueDepth(v) > MAX_DEPTH) {
+    badInput("NESTING_TOO_DEEP", `check ${q(field)}: nesting deeper than ${MAX_DEPTH} levels`, {
+      field,
+    });
+  }
+  return v;
+}

@@ -14,7 +14,7 @@ export default {
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   coverageProvider: "v8",
   collectCoverageFrom: ["node/**/*.ts", "!node/bench/**", "!node/**/index.ts"],
-  coverageReporters: ["text-summary", ["text", { skipFull: true }]],
+  coverageReporters: ["text-summary", "json-summary"],
   coverageThreshold: {
     "./node/raft/": { lines: 90 },
   },

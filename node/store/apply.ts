@@ -112,12 +112,37 @@ function dispatch(
     };
   }
   const seen = txnId === undefined ? undefined : state.txns.get(txnId);
-  if (seen !== undefined) {
-    return { ...seen.result, index: seen.index, txnId, duplicate: true, changes: [] };
-  }
+  if (seen !== undefined) return withEntry(seen.result, seen.index, txnId, true, []);
   const { result, changes } = run(state, entry.ops, index, timeMs);
   if (txnId !== undefined) record(state, txnId, { index, result });
-  return { ...result, index, txnId, duplicate: false, changes };
+  return withEntry(result, index, txnId, false, changes);
+}
+
+/** The result object, built per outcome: an object spread of the union was ~20% of apply time. */
+function withEntry(
+  r: RecordedOutcome,
+  index: number,
+  txnId: string | undefined,
+  duplicate: boolean,
+  changes: readonly ChangeEvent[],
+): TxnResult {
+  switch (r.outcome) {
+    case "applied":
+      return { outcome: r.outcome, revnos: r.revnos, index, txnId, duplicate, changes };
+    case "aborted":
+      return {
+        outcome: r.outcome,
+        op: r.op,
+        reason: r.reason,
+        assert: r.assert,
+        index,
+        txnId,
+        duplicate,
+        changes,
+      };
+    case "rejected":
+      return { outcome: r.outcome, error: r.error, index, txnId, duplicate, changes };
+  }
 }
 
 function run(

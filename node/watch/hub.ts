@@ -23,7 +23,7 @@ export interface WatchHubOptions {
   readonly maxEvents?: number;
   /** Widest span of log indexes retained for resumption (default 1,000,000). */
   readonly maxEntries?: number;
-  /** Queue limit of a watcher that names none (default 10,000 events). */
+  /** Queue limit of a watcher that names none (default 10,000 events, at most maxQueueLimit). */
   readonly defaultQueueLimit?: number;
   /** Largest queue limit a watcher may ask for (default 100,000 events). */
   readonly maxQueueLimit?: number;
@@ -84,8 +84,8 @@ export class WatchHub implements AsyncDisposable {
       maxEvents: options.maxEvents ?? DEFAULT_HISTORY_BOUNDS.maxEvents,
       maxEntries: options.maxEntries ?? DEFAULT_HISTORY_BOUNDS.maxEntries,
     };
-    this.#defaultLimit = options.defaultQueueLimit ?? DEFAULT_QUEUE_LIMIT;
     this.#maxLimit = options.maxQueueLimit ?? DEFAULT_MAX_QUEUE_LIMIT;
+    this.#defaultLimit = options.defaultQueueLimit ?? Math.min(DEFAULT_QUEUE_LIMIT, this.#maxLimit);
     const start = options.startIndex ?? 0;
     for (const [name, v] of Object.entries({ ...bounds, start, max: this.#maxLimit })) {
       if (!Number.isSafeInteger(v) || v < 0) {

@@ -110,7 +110,13 @@ export class Watcher implements AsyncIterableIterator<WatchEvent, undefined>, As
   /** The next event; waits while none is available; throws the error that ended the watcher. */
   next(): Promise<IteratorResult<WatchEvent, undefined>> {
     const e = this.#take();
-    if (e !== undefined) return Promise.resolve(this.#yield(e));
+    if (e !== undefined) {
+      const r = this.#yield(e);
+      // Never inside publish (consumers run in later microtasks): every published entry is whole.
+      if (this.queued === 0 && this.#state === "live") this.#caughtUp();
+      else if ((this.#queue[this.#qhead]?.index ?? 0) > e.index) this.#complete = e.index;
+      return Promise.resolve(r);
+    }
     switch (this.#state) {
       case "failed": {
         const err = this.#error;
@@ -123,7 +129,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent, undefined>, As
         return Promise.resolve(DONE);
       case "replaying":
       case "live":
-        this.#complete = Math.max(this.#complete, this.#source.history.lastIndex);
+        this.#caughtUp();
         return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
     }
   }
@@ -231,6 +237,11 @@ export class Watcher implements AsyncIterableIterator<WatchEvent, undefined>, As
     this.#state = "live";
     this.#source.goLive(this);
     return undefined;
+  }
+
+  /** Nothing is queued while live: everything published so far has been returned. */
+  #caughtUp(): void {
+    this.#complete = Math.max(this.#complete, this.#source.history.lastIndex);
   }
 
   /** Records `e` as returned (advancing the resume index) and wraps it. */

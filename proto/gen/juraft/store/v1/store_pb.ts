@@ -90,7 +90,8 @@ export type ApplyResponse = Message<"juraft.store.v1.ApplyResponse"> & {
   index: bigint;
 
   /**
-   * For applied transactions: the txn-revno of each touched document after the op, in op order.
+   * For applied transactions, one per op in op order: the document's txn-revno after the op
+   * (SPEC §6; negative for a removed document), or 0 for an assert-only op.
    *
    * @generated from field: repeated int64 revnos = 3;
    */
@@ -362,7 +363,9 @@ export type WatchRequest = Message<"juraft.store.v1.WatchRequest"> & {
   ids: Uint8Array;
 
   /**
-   * Deliver changes from log entries with index >= from_index; absent: only new changes.
+   * Deliver changes from log entries with index >= from_index (etcd's start revision); absent:
+   * only changes applied after the watch starts. Older than the retained history: OUT_OF_RANGE
+   * with reason COMPACTED, naming the oldest index still available.
    *
    * @generated from field: optional uint64 from_index = 3;
    */

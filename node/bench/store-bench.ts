@@ -295,6 +295,7 @@ function benchMix(): void {
   const outcomes = new Map<string, number>();
   const rates: number[] = [];
   let applyMs = 0;
+  let cpuUs = 0; // process CPU time (all threads, GC helpers included): steadier on a busy machine
   t0 = performance.now();
   for (let round = 0; round < ROUNDS; round++) {
     let roundMs = 0;
@@ -304,11 +305,14 @@ function benchMix(): void {
       const batch: unknown[][] = [];
       for (let i = 0; i < BATCH; i++) batch.push(nextTxn(store));
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       for (const ops of batch) {
         const o = apply(store, ops);
         outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
       }
       roundMs += performance.now() - t1;
+      const c2 = process.cpuUsage(c1);
+      cpuUs += c2.user + c2.system;
     }
     applyMs += roundMs;
     rates.push(Math.round((roundN / roundMs) * 1000));
@@ -321,6 +325,7 @@ function benchMix(): void {
     `mix: ${total} txns over ${docs} documents: store applies ${median} txns/s ` +
       `(median of ${ROUNDS} rounds: ${rates.join(", ")}; ${applyMs.toFixed(0)} ms in all)`,
   );
+  console.log(`mix: ${(cpuUs / total).toFixed(2)} µs of CPU per transaction applied`);
   const e2e = Math.round((total / totalMs) * 1000);
   console.log(`mix: end to end including building each txn from reads: ${e2e} txns/s`);
   console.log(

@@ -225,6 +225,10 @@ export class Watcher implements AsyncIterableIterator<WatchEvent, undefined>, As
       if (this.#qhead === this.#queue.length) {
         this.#queue = [];
         this.#qhead = 0;
+      } else if (this.#qhead > 1024 && this.#qhead * 2 > this.#queue.length) {
+        // A consumer that never quite catches up must not grow the array with consumed slots.
+        this.#queue = this.#queue.slice(this.#qhead);
+        this.#qhead = 0;
       }
       return e;
     }

@@ -306,3 +306,16 @@ describe("Watcher lifecycle", () => {
     expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
   });
 });
+
+test("a consumer that stays slightly behind keeps a bounded queue array", async () => {
+  const hub = new WatchHub();
+  const w = hub.watch({ queueLimit: 100 });
+  for (let i = 1; i <= 20_000; i++) {
+    hub.publish(i, [ev(i, "a", i), ev(i, "a", -i)]);
+    // Consume two for each two produced, but always leave a backlog of about 50 events.
+    if (i > 25) await take(w, 2);
+    expect(w.queued).toBeLessThanOrEqual(52);
+  }
+  expect(w.state).toBe("live");
+  w.close();
+});

@@ -319,3 +319,16 @@ test("a consumer that stays slightly behind keeps a bounded queue array", async 
   expect(w.state).toBe("live");
   w.close();
 });
+
+test("caller bugs: bad hub bounds, bad compaction index; bad collection names", async () => {
+  expect(() => new WatchHub({ maxEvents: -1 })).toThrow(/maxEvents must be a non-negative/);
+  expect(() => new WatchHub({ defaultQueueLimit: 0 })).toThrow(/defaultQueueLimit 0/);
+  const hub = new WatchHub();
+  expect(() => {
+    hub.compactTo(-1);
+  }).toThrow(/compact watch history to -1/);
+  const w = hub.watch({ collections: [""] });
+  await expect(w.next()).rejects.toMatchObject({ reason: "BAD_WATCH_OPTION" });
+  hub.compactTo(0); // a no-op
+  expect(hub.stats()).toEqual({ watchers: 0, historyEvents: 0, compactedIndex: 0, lastIndex: 0 });
+});

@@ -135,6 +135,22 @@ describe("RocksStorage", () => {
     await u.close();
   });
 
+  test("a long compaction runs in chunks that saves interleave with", async () => {
+    const s = await RocksStorage.open(await dirs.make());
+    for (let i = 0; i < 5; i++) await s.save({ entries: ents(i * 1000 + 1, i * 1000 + 1000, 1) });
+    await s.recordSnapshot({ index: 4500, term: 1, confState: cs3 });
+    const order: string[] = [];
+    const compacting = s.compact(4500).then(() => order.push("compact"));
+    const saving = s.save({ entries: ents(5001, 5001, 1) }).then(() => order.push("save"));
+    await Promise.all([compacting, saving]);
+    expect(order).toEqual(["save", "compact"]); // the save did not wait for all 4500 deletes
+    expect([s.firstIndex(), s.lastIndex()]).toEqual([4501, 5001]);
+    const t = await reopen(s);
+    expect([t.firstIndex(), t.lastIndex(), t.term(4500)]).toEqual([4501, 5001, 1]);
+    expect(plain(all(t))).toEqual(plain(ents(4501, 5001, 1)));
+    await t.close();
+  });
+
   test("a received snapshot replaces the whole log, atomically with the entries after it", async () => {
     const s = await RocksStorage.open(await dirs.make());
     await s.save({ entries: ents(1, 10, 1) });

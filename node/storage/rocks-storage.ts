@@ -246,6 +246,11 @@ export class RocksStorage implements Storage, AsyncDisposable {
     });
   }
 
+  /** Persists the configuration after a conf change was applied: `save` with only `conf`. */
+  setConf(conf: ConfRecord, opts: WriteOptions = {}): Promise<void> {
+    return this.save({ entries: [], conf }, opts);
+  }
+
   /**
    * Records a snapshot taken locally at `meta.index` (an applied index) without touching the
    * log; call {@link compact} afterwards. Write its data with SnapshotFiles first.

@@ -71,7 +71,11 @@ describe("RocksStorage", () => {
     expect(t.conf()?.confState).toEqual(cs3);
     expect(Buffer.from(t.conf()?.members ?? []).toString()).toBe('{"1":"a:1","2":"b:2"}');
     expect(t.term(9)).toBe(2);
-    await t.close();
+    await t.setConf({ index: 9, confState: emptyConfState, members: new Uint8Array([1]) });
+    const u = await reopen(t);
+    expect(u.conf()?.index).toBe(9);
+    expect(Array.from(u.conf()?.members ?? [])).toEqual([1]);
+    await u.close();
   });
 
   test("follows the Storage contract: COMPACTED, UNAVAILABLE, size limits", async () => {

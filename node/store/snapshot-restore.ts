@@ -154,13 +154,15 @@ export class SnapshotReader {
         this.#tomb(state, d);
         return;
       }
-      case "txn":
-        state.txnOrder.push(str(d.get("id"), "txn id"));
-        state.txns.set(str(d.get("id"), "txn id"), {
-          index: num(d.get("at"), "txn index"),
-          result: decodeOutcome(doc(d.get("res"), "res")),
-        });
+      case "txn": {
+        const id = str(d.get("id"), "txn id");
+        const index = num(d.get("at"), "txn index");
+        if (state.txns.has(id)) badSnapshot("transaction id recorded twice");
+        state.txnOrder.push(id);
+        state.txnAt.push(index);
+        state.txns.set(id, { index, result: decodeOutcome(doc(d.get("res"), "res")) });
         return;
+      }
       case "end":
         this.#done = true;
         return;

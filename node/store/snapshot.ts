@@ -142,6 +142,7 @@ export function snapshotChunks(state: StoreState): Iterable<Uint8Array> {
     tombHead: 0,
     txns: new Map(state.txns),
     txnOrder: [],
+    txnAt: [],
     txnHead: 0,
   };
   return chunked(records(frozen));

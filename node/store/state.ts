@@ -86,6 +86,8 @@ export interface StoreState {
   readonly txns: Map<string, TxnRecord>;
   /** Transaction ids oldest first (pruning order; a queue, as Map front-deletion is slow). */
   txnOrder: string[];
+  /** The log index of each `txnOrder` entry: pruning reads it here, not by a lookup in `txns`. */
+  txnAt: number[];
   txnHead: number;
 }
 
@@ -101,6 +103,7 @@ export function emptyState(options: ResolvedOptions): StoreState {
     tombCount: 0,
     txns: new Map(),
     txnOrder: [],
+    txnAt: [],
     txnHead: 0,
   };
 }

@@ -76,14 +76,29 @@ export interface EngineContext {
   readonly timeMs: number | undefined;
 }
 
-function stateFor(
-  states: Map<string, DocState>,
-  op: ParsedOp,
-  lookup: SlotLookup,
-  mode: TxnMode,
-): DocState {
-  const k = `${op.c.length}:${op.c}${op.key}`;
-  let st = states.get(k);
+/** The documents a transaction touches, in first-touch order. */
+class States {
+  readonly list: DocState[] = [];
+  /** Built once a transaction touches many documents, to keep lookups O(1). */
+  #index: Map<string, DocState> | null = null;
+
+  find(c: string, key: string): DocState | undefined {
+    if (this.#index !== null) return this.#index.get(`${c.length}:${c}${key}`);
+    // A transaction touches a few documents: a scan beats building a composite key per op.
+    for (const s of this.list) if (s.key === key && s.c === c) return s;
+    return undefined;
+  }
+
+  add(st: DocState): void {
+    this.list.push(st);
+    if (this.#index !== null) this.#index.set(`${st.c.length}:${st.c}${st.key}`, st);
+    else if (this.list.length === 16)
+      this.#index = new Map(this.list.map((s) => [`${s.c.length}:${s.c}${s.key}`, s]));
+  }
+}
+
+function stateFor(states: States, op: ParsedOp, lookup: SlotLookup, mode: TxnMode): DocState {
+  let st = states.find(op.c, op.key);
   if (st === undefined) {
     const before = lookup(op.c, op.key);
     // SPEC §3 step 2: existing doc -> its revno; removed -> tombstone (client only); else -1.
@@ -105,7 +120,7 @@ function stateFor(
       doc: before?.doc ?? null,
       changed: false,
     };
-    states.set(k, st);
+    states.add(st);
   }
   return st;
 }
@@ -141,7 +156,7 @@ function assertHolds(op: ParsedOp, st: DocState, preOp: number, mode: TxnMode): 
 
 /** Decides a transaction (SPEC §3) without changing anything. */
 export function decide(ops: readonly ParsedOp[], lookup: SlotLookup, ctx: EngineContext): Decision {
-  const states = new Map<string, DocState>();
+  const states = new States();
   const opStates: DocState[] = [];
   const preOp: number[] = [];
   for (const op of ops) {
@@ -157,11 +172,11 @@ export function decide(ops: readonly ParsedOp[], lookup: SlotLookup, ctx: Engine
     if (!assertHolds(op, st, preOp[i] ?? -1, ctx.mode))
       return { outcome: "aborted", op: i, reason: "assert_failed" };
   }
-  for (const st of states.values()) st.running = st.pre;
+  for (const st of states.list) st.running = st.pre;
   try {
     return ctx.mode === TxnMode.client
-      ? applyClient(ops, opStates, states, ctx)
-      : applyServer(ops, opStates, states, ctx);
+      ? applyClient(ops, opStates, states.list, ctx)
+      : applyServer(ops, opStates, states.list, ctx);
   } catch (e) {
     if (e instanceof StoreError) return { outcome: "rejected", error: e };
     throw e;
@@ -237,7 +252,7 @@ function withRevno(doc: Doc, revno: number): Doc {
 function applyClient(
   ops: readonly ParsedOp[],
   opStates: DocState[],
-  states: Map<string, DocState>,
+  states: DocState[],
   ctx: EngineContext,
 ): Decision {
   const revnos: (number | null)[] = [];
@@ -280,14 +295,14 @@ function applyClient(
     revnos.push(logged);
     effects.push({ op: i, state: st, revno: logged, kind: a.kind, skipped });
   });
-  return { outcome: "applied", revnos, effects, states: [...states.values()] };
+  return { outcome: "applied", revnos, effects, states };
 }
 
 /** The server-side runner (juju/mgo sstxn): revnos from the pre-transaction read (SPEC §6.1). */
 function applyServer(
   ops: readonly ParsedOp[],
   opStates: DocState[],
-  states: Map<string, DocState>,
+  states: DocState[],
   ctx: EngineContext,
 ): Decision {
   const revnos: (number | null)[] = [];
@@ -337,5 +352,5 @@ function applyServer(
     revnos.push(logged);
     effects.push({ op: i, state: st, revno: logged, kind: a.kind, skipped });
   }
-  return { outcome: "applied", revnos, effects, states: [...states.values()] };
+  return { outcome: "applied", revnos, effects, states };
 }

@@ -40,8 +40,12 @@ export const DOC_EXISTS = "d+";
 /** The string form of `txn.DocMissing` (SPEC §4.1). */
 export const DOC_MISSING = "d-";
 
+type FieldName = "c" | "_id" | "assert" | "insert" | "update" | "remove";
+/** An op's fields by canonical name; `undefined` = absent (null values count as absent). */
+type OpFields = Record<FieldName, unknown>;
+
 /** Long field names and mgo/txn's BSON names (`c d a i u r`) of an op. */
-const FIELDS: Record<string, string> = {
+const FIELDS: Record<string, FieldName> = {
   c: "c",
   _id: "_id",
   d: "_id",
@@ -56,19 +60,27 @@ const FIELDS: Record<string, string> = {
   r: "remove",
 };
 
-function addField(out: Map<string, unknown>, k: unknown, v: unknown): void {
+function addField(out: OpFields, k: unknown, v: unknown): void {
   const name = typeof k === "string" && Object.hasOwn(FIELDS, k) ? FIELDS[k] : undefined;
   if (name === undefined) {
     badInput("UNKNOWN_OP_FIELD", `parse op: unknown field ${q(String(k))}`, { field: String(k) });
   }
-  if (out.has(name)) {
+  if (out[name] !== undefined) {
     badInput("DUPLICATE_OP_FIELD", `parse op: field ${q(name)} given twice`, { field: name });
   }
-  if (v !== undefined && v !== null) out.set(name, v);
+  if (v !== undefined && v !== null) out[name] = v;
 }
 
-function opFields(input: unknown): Map<string, unknown> {
-  const out = new Map<string, unknown>();
+function opFields(input: unknown): OpFields {
+  // A fixed-shape record, not a Map: one per op, and reading it is a field load.
+  const out: OpFields = {
+    c: undefined,
+    _id: undefined,
+    assert: undefined,
+    insert: undefined,
+    update: undefined,
+    remove: undefined,
+  };
   if (input instanceof Map) {
     for (const [k, v] of input as Map<unknown, unknown>) addField(out, k, v);
   } else if (typeof input === "object" && input !== null && !Array.isArray(input)) {
@@ -132,27 +144,28 @@ function parseRemove(r: unknown): boolean {
   return badInput("BAD_REMOVE", "parse remove: must be a boolean", { field: "remove" });
 }
 
-function parseAction(f: Map<string, unknown>, id: Value): OpAction {
-  const remove = parseRemove(f.get("remove"));
-  const n = (f.has("insert") ? 1 : 0) + (f.has("update") ? 1 : 0) + (remove ? 1 : 0);
+function parseAction(f: OpFields, id: Value): OpAction {
+  const remove = parseRemove(f.remove);
+  const n = (f.insert !== undefined ? 1 : 0) + (f.update !== undefined ? 1 : 0) + (remove ? 1 : 0);
   if (n > 1) badInput("MULTIPLE_ACTIONS", "parse op: more than one of Insert/Update/Remove set");
-  if (n === 0 && !f.has("assert"))
+  if (n === 0 && f.assert === undefined)
     badInput("NO_ACTION", "parse op: none of Assert/Insert/Update/Remove set");
-  if (f.has("insert")) return { kind: "insert", doc: parseInsert(f.get("insert"), id) };
-  if (f.has("update"))
-    return { kind: "update", update: compileUpdate(toDoc(f.get("update"), "update"), "update") };
+  if (f.insert !== undefined) return { kind: "insert", doc: parseInsert(f.insert, id) };
+  if (f.update !== undefined)
+    return { kind: "update", update: compileUpdate(toDoc(f.update, "update"), "update") };
   return remove ? { kind: "remove" } : { kind: "assert" };
 }
 
 /** Validates one op (SPEC §2); errors are not yet attributed to an op index. */
 function parseOp(input: unknown): ParsedOp {
   const f = opFields(input);
-  const c = parseCollection(f.get("c"));
-  if (!f.has("_id")) badInput("MISSING_C_OR_ID", "parse op: C or Id missing", { field: "_id" });
-  const id = toValue(f.get("_id"), "_id", 2);
+  const c = parseCollection(f.c);
+  if (f._id === undefined)
+    badInput("MISSING_C_OR_ID", "parse op: C or Id missing", { field: "_id" });
+  const id = toValue(f._id, "_id", 2);
   checkId(id, "_id");
   checkStorable(id, "_id");
-  const assert = parseAssert(f.get("assert"));
+  const assert = parseAssert(f.assert);
   const action = parseAction(f, id);
   if (action.kind === "insert" && assert !== null && assert.type !== "missing") {
     badInput(

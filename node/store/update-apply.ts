@@ -27,9 +27,10 @@ function fail(reason: string, message: string, site: ErrorSite): never {
 }
 
 class Cursor {
-  readonly fresh = new Set<Container>();
+  /** Containers this update made or copied (few: an array scan beats allocating a Set). */
+  readonly fresh: Container[];
   constructor(readonly root: Doc) {
-    this.fresh.add(root);
+    this.fresh = [root];
   }
 
   /** The container holding the last segment; `null` when absent and `create` is false. */
@@ -41,7 +42,7 @@ class Cursor {
       if (child === undefined) {
         if (!create) return null;
         const made: Doc = new Map();
-        this.fresh.add(made);
+        this.fresh.push(made);
         setIn(cur, seg, made);
         cur = made;
       } else if (child instanceof Map || Array.isArray(child)) {
@@ -61,9 +62,9 @@ class Cursor {
   }
 
   own(parent: Container, seg: string, child: Container): Container {
-    if (this.fresh.has(child)) return child;
+    if (this.fresh.includes(child)) return child;
     const copy: Container = child instanceof Map ? new Map(child) : child.slice();
-    this.fresh.add(copy);
+    this.fresh.push(copy);
     setIn(parent, seg, copy);
     return copy;
   }
@@ -137,7 +138,6 @@ function getAt(cur: Cursor, segs: readonly string[]): Value | undefined {
 }
 
 function applyStep(cur: Cursor, step: UpdateStep, ctx: UpdateContext): void {
-  const path = step.segs.join(".");
   switch (step.op) {
     case "revno": {
       setAt(cur, step.segs, ctx.revno);
@@ -153,7 +153,7 @@ function applyStep(cur: Cursor, step: UpdateStep, ctx: UpdateContext): void {
     }
     case "$inc":
     case "$mul": {
-      setAt(cur, step.segs, arithAt(getAt(cur, step.segs), step.op, step.value, path));
+      setAt(cur, step.segs, arithAt(getAt(cur, step.segs), step.op, step.value, step.segs));
       return;
     }
     case "$min":
@@ -165,7 +165,7 @@ function applyStep(cur: Cursor, step: UpdateStep, ctx: UpdateContext): void {
       return;
     }
     case "$currentDate": {
-      setAt(cur, step.segs, currentDate(ctx, step.timestamp, path));
+      setAt(cur, step.segs, currentDate(ctx, step.timestamp, step.segs));
       return;
     }
     case "$rename": {
@@ -177,30 +177,35 @@ function applyStep(cur: Cursor, step: UpdateStep, ctx: UpdateContext): void {
     case "$pull":
     case "$pullAll":
     case "$pop": {
-      applyArrayStep(cur, step, path);
+      applyArrayStep(cur, step);
       return;
     }
   }
 }
 
-function currentDate(ctx: UpdateContext, timestamp: boolean, path: string): Value {
+function currentDate(ctx: UpdateContext, timestamp: boolean, segs: readonly string[]): Value {
   if (ctx.timeMs === undefined) {
     throw new StoreError(
       ErrorCode.failedPrecondition,
       "NO_TIMESTAMP",
-      `update ${q(path)}: $currentDate needs an entry timestamp`,
+      `update ${q(segs.join("."))}: $currentDate needs an entry timestamp`,
     );
   }
   const ms = Math.trunc(ctx.timeMs);
   return timestamp ? new Timestamp({ t: Math.floor(ms / 1000), i: 1 }) : new UtcDate(BigInt(ms));
 }
 
-function arithAt(old: Value | undefined, op: "$inc" | "$mul", by: Value, path: string): Value {
+function arithAt(
+  old: Value | undefined,
+  op: "$inc" | "$mul",
+  by: Value,
+  segs: readonly string[],
+): Value {
   if (old === undefined) return op === "$inc" ? by : zeroLike(by);
   if (!isNumericKind(kindOf(old))) {
     return fail(
       "TYPE_MISMATCH",
-      `update ${q(path)}: cannot apply ${op} to a value of non-numeric type ${typeName(old)}`,
+      `update ${q(segs.join("."))}: cannot apply ${op} to a value of non-numeric type ${typeName(old)}`,
       {
         mongoCode: 14,
       },
@@ -208,7 +213,7 @@ function arithAt(old: Value | undefined, op: "$inc" | "$mul", by: Value, path: s
   }
   const r = arith(op === "$inc" ? "add" : "mul", old, by);
   if (r === null)
-    return fail("OVERFLOW", `update ${q(path)}: ${op} overflows int64`, { mongoCode: 2 });
+    return fail("OVERFLOW", `update ${q(segs.join("."))}: ${op} overflows int64`, { mongoCode: 2 });
   return r;
 }
 
@@ -232,7 +237,6 @@ function arrayAt(
   segs: readonly string[],
   create: boolean,
   op: string,
-  path: string,
 ): Value[] | null {
   const p = leafParent(cur, segs, create);
   if (p === null) return null;
@@ -241,7 +245,7 @@ function arrayAt(
   if (old === undefined) {
     if (!create) return null;
     const made: Value[] = [];
-    cur.fresh.add(made);
+    cur.fresh.push(made);
     setIn(p, last, made);
     return made;
   }
@@ -249,7 +253,7 @@ function arrayAt(
     const code = op === "$pop" ? 14 : 2;
     return fail(
       "NOT_AN_ARRAY",
-      `update ${q(path)}: ${op} needs an array but the field is of type ${typeName(old)}`,
+      `update ${q(segs.join("."))}: ${op} needs an array but the field is of type ${typeName(old)}`,
       {
         mongoCode: code,
       },
@@ -261,10 +265,9 @@ function arrayAt(
 function applyArrayStep(
   cur: Cursor,
   step: Extract<UpdateStep, { op: "$push" | "$addToSet" | "$pull" | "$pullAll" | "$pop" }>,
-  path: string,
 ): void {
   const create = step.op === "$push" || step.op === "$addToSet";
-  const arr = arrayAt(cur, step.segs, create, step.op, path);
+  const arr = arrayAt(cur, step.segs, create, step.op);
   if (arr === null) return;
   switch (step.op) {
     case "$push": {

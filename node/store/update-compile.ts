@@ -64,28 +64,49 @@ interface UpdateShape {
  * Shapes by operator and path list. Juju sends a handful of update shapes with varying values,
  * and splitting, conflict-checking and sorting paths was a tenth of apply time. A shape's paths
  * fix its conflicts and its order (values never change either, `$rename` excepted: its target is
- * a value, so it is never cached). Only shapes that compiled cleanly are stored.
+ * a value, so it is never cached). Only shapes that compiled cleanly are stored. A trie keyed by
+ * field names, not a joined string key: names' hashes are cached, a fresh joined key is not.
  */
-const shapes = new Map<string, UpdateShape>();
-const MAX_SHAPES = 4096;
+class ShapeNode {
+  readonly ops = new Map<string, ShapeNode>();
+  readonly paths = new Map<string, ShapeNode>();
+  shape: UpdateShape | undefined = undefined;
+}
+let shapeRoots = new Map<string, ShapeNode>();
+let shapeNodes = 0;
+const MAX_SHAPE_NODES = 16384;
 const REVNO_SEGS: readonly string[] = [REVNO_FIELD];
 
-/** The cache key of an update's shape (length-prefixed, so unambiguous), or null: not cached. */
-function shapeKey(update: Doc, field: string): string | null {
-  let key = `${field.length}:${field}`;
+function child(m: Map<string, ShapeNode>, k: string): ShapeNode {
+  let n = m.get(k);
+  if (n === undefined) {
+    n = new ShapeNode();
+    m.set(k, n);
+    shapeNodes++;
+  }
+  return n;
+}
+
+/** The trie node of an update's shape, or null when it must not be cached. */
+function shapeNode(update: Doc, field: string): ShapeNode | null {
+  if (shapeNodes > MAX_SHAPE_NODES) {
+    shapeRoots = new Map(); // bounded memory against endless distinct shapes
+    shapeNodes = 0;
+  }
+  let node = child(shapeRoots, field);
   for (const [op, operand] of update) {
     if (op === "$rename" || !(operand instanceof Map)) return null;
-    key += `|${op.length}:${op}`;
-    for (const path of operand.keys()) key += `.${path.length}:${path}`;
+    node = child(node.ops, op);
+    for (const path of operand.keys()) node = child(node.paths, path);
   }
-  return key;
+  return node;
 }
 
 /** Compiles an update document (operators only, SPEC §5.1). */
 export function compileUpdate(update: Doc, field: string): CompiledUpdate {
-  const key = shapeKey(update, field);
-  const shape = key === null ? undefined : shapes.get(key);
-  if (shape === undefined) return compileFresh(update, field, key);
+  const node = shapeNode(update, field);
+  const shape = node?.shape;
+  if (shape === undefined) return compileFresh(update, field, node);
   // Same shape: the paths are known good; only the values need compiling, in input order.
   const byEntry: UpdateStep[] = [];
   let e = 0;
@@ -104,7 +125,7 @@ export function compileUpdate(update: Doc, field: string): CompiledUpdate {
 
 const REVNO_STEP: UpdateStep = { op: "revno", segs: REVNO_SEGS as string[] };
 
-function compileFresh(update: Doc, field: string, key: string | null): CompiledUpdate {
+function compileFresh(update: Doc, field: string, node: ShapeNode | null): CompiledUpdate {
   const steps: UpdateStep[] = [REVNO_STEP];
   const entryOf = new Map<UpdateStep, number>([[REVNO_STEP, -1]]);
   const paths: { segs: string[]; at: string }[] = [{ segs: [REVNO_FIELD], at: REVNO_FIELD }];
@@ -130,10 +151,9 @@ function compileFresh(update: Doc, field: string, key: string | null): CompiledU
   steps.sort((a, b) => comparePaths(a.segs, b.segs));
   const touchesId = paths.some((p) => p.segs[0] === "_id");
   const needsTime = steps.some((s) => s.op === "$currentDate");
-  if (key !== null) {
-    if (shapes.size >= MAX_SHAPES) shapes.clear();
+  if (node !== null) {
     const order = steps.map((s) => entryOf.get(s) ?? -1);
-    shapes.set(key, { segs: entrySegs, at: entryAt, order, touchesId, needsTime });
+    node.shape = { segs: entrySegs, at: entryAt, order, touchesId, needsTime };
   }
   return { steps, touchesId, hasRename: steps.some((s) => s.op === "$rename"), needsTime };
 }

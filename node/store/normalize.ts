@@ -54,6 +54,11 @@ export function toValue(input: unknown, field: string, depth: number): Value {
   }
 }
 
+/** Values that convert to themselves (as {@link toValue}'s first cases). */
+function isScalar(v: unknown): v is string | boolean | number {
+  return typeof v === "string" || typeof v === "boolean" || typeof v === "number";
+}
+
 function checkDepth(field: string, depth: number): void {
   if (depth > MAX_DEPTH) {
     badInput("NESTING_TOO_DEEP", `read ${q(field)}: nesting deeper than ${MAX_DEPTH} levels`, {
@@ -87,7 +92,9 @@ function arrayToValue(input: readonly unknown[], field: string, depth: number): 
         field: `${field}.${i}`,
       });
     }
-    out[i] = toValue(input[i], `${field}.${i}`, depth + 1);
+    const v = input[i];
+    // Scalars need no conversion and no field path (built only for errors: it is garbage).
+    out[i] = isScalar(v) ? v : toValue(v, `${field}.${i}`, depth + 1);
   }
   return out;
 }
@@ -103,23 +110,31 @@ export function checkKey(key: unknown, field: string): string {
   return key;
 }
 
-function mapToDoc(input: Map<unknown, unknown>, field: string, depth: number): Doc {
-  const out: Doc = new Map();
+function mapToDoc(
+  input: Map<unknown, unknown>,
+  field: string,
+  depth: number,
+  out: Doc = new Map(),
+): Doc {
   for (const [k, v] of input) {
     const key = checkKey(k, field);
     if (v === undefined) continue;
-    out.set(key, toValue(v, field === "" ? key : `${field}.${key}`, depth + 1));
+    out.set(key, isScalar(v) ? v : toValue(v, field === "" ? key : `${field}.${key}`, depth + 1));
   }
   return out;
 }
 
-function plainToDoc(input: Record<string, unknown>, field: string, depth: number): Doc {
-  const out: Doc = new Map();
+function plainToDoc(
+  input: Record<string, unknown>,
+  field: string,
+  depth: number,
+  out: Doc = new Map(),
+): Doc {
   for (const key of Object.keys(input)) {
     const v = input[key];
     if (v === undefined) continue;
     checkKey(key, field);
-    out.set(key, toValue(v, field === "" ? key : `${field}.${key}`, depth + 1));
+    out.set(key, isScalar(v) ? v : toValue(v, field === "" ? key : `${field}.${key}`, depth + 1));
   }
   return out;
 }
@@ -164,4 +179,23 @@ export function toDoc(input: unknown, field: string): Doc {
     return badInput("NOT_A_DOCUMENT", `read ${q(field)}: expected a document`, { field });
   }
   return v;
+}
+
+/**
+ * Converts a document into `out`, which may already hold fields (an insert's `_id`, so the
+ * stored document is built without a second copy). Errors are those of {@link toDoc}.
+ */
+export function toDocInto(out: Doc, input: unknown, field: string): void {
+  if (input instanceof Map) {
+    mapToDoc(input as Map<unknown, unknown>, field, 1, out);
+    return;
+  }
+  if (typeof input === "object" && input !== null && !Array.isArray(input)) {
+    const proto: unknown = Object.getPrototypeOf(input);
+    if (proto === Object.prototype || proto === null) {
+      plainToDoc(input as Record<string, unknown>, field, 1, out);
+      return;
+    }
+  }
+  toDoc(input, field); // not a document: throws toDoc's error
 }

@@ -7,7 +7,7 @@ import { badInput, q, StoreError } from "./errors.js";
 import { checkId, idKey } from "./id-key.js";
 import type { Matcher } from "./matcher.js";
 import { compileFilter } from "./matcher.js";
-import { checkKey, toDoc, toValue } from "./normalize.js";
+import { toDoc, toDocInto, toValue } from "./normalize.js";
 import type { CompiledUpdate } from "./update-compile.js";
 import { checkStorable, compileUpdate, REVNO_FIELD } from "./update-compile.js";
 import type { Doc, Value } from "./values.js";
@@ -115,13 +115,9 @@ function parseAssert(a: unknown): ParsedAssert | null {
 
 /** The stored form of an insert payload (SPEC §2): `_id` first, payload order, `txn-revno`. */
 function parseInsert(payload: unknown, id: Value): Doc {
-  const body = toDoc(payload, "insert");
   const doc: Doc = new Map([["_id", id]]);
-  for (const [k, v] of body) {
-    if (k === "_id") continue;
-    checkKey(k, "insert");
-    doc.set(k, v);
-  }
+  toDocInto(doc, payload, "insert"); // a payload `_id` lands in first place, and is replaced:
+  doc.set("_id", id); // the op's `_id` is the document's (SPEC §2)
   if (!doc.has(REVNO_FIELD)) doc.set(REVNO_FIELD, 0n);
   checkStorable(doc, "insert");
   const size = oversize(doc);

@@ -248,24 +248,15 @@ function commit(
 }
 
 function record(state: StoreState, txnId: string, rec: TxnRecord): void {
-  state.txns.set(txnId, rec);
-  state.txnOrder.push(txnId);
-  state.txnAt.push(rec.index);
+  state.txns.add(txnId, rec);
 }
 
 function pruneTxns(state: StoreState, index: number): void {
   const { maxCount, maxIndexDistance } = state.options.idempotency;
-  while (state.txnHead < state.txnOrder.length) {
-    // Ids are recorded once and dropped oldest first, so txnOrder[txnHead..] is exactly `txns`.
-    const at = state.txnAt[state.txnHead] ?? 0;
-    if (state.txns.size <= maxCount && index - at <= maxIndexDistance) break;
-    state.txns.delete(state.txnOrder[state.txnHead] ?? "");
-    state.txnHead++;
-  }
-  if (state.txnHead > 1024 && state.txnHead * 2 > state.txnOrder.length) {
-    state.txnOrder = state.txnOrder.slice(state.txnHead);
-    state.txnAt = state.txnAt.slice(state.txnHead);
-    state.txnHead = 0;
+  for (;;) {
+    const at = state.txns.oldestIndex();
+    if (at === undefined || (state.txns.size <= maxCount && index - at <= maxIndexDistance)) break;
+    state.txns.dropOldest();
   }
 }
 

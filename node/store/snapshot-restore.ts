@@ -158,9 +158,7 @@ export class SnapshotReader {
         const id = str(d.get("id"), "txn id");
         const index = num(d.get("at"), "txn index");
         if (state.txns.has(id)) badSnapshot("transaction id recorded twice");
-        state.txnOrder.push(id);
-        state.txnAt.push(index);
-        state.txns.set(id, { index, result: decodeOutcome(doc(d.get("res"), "res")) });
+        state.txns.add(id, { index, result: decodeOutcome(doc(d.get("res"), "res")) });
         return;
       }
       case "end":

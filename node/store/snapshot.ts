@@ -6,7 +6,7 @@
  */
 import { BsonWriter } from "./bson-encode.js";
 import { ErrorCode, StoreError } from "./errors.js";
-import type { RecordedOutcome, StoreState } from "./state.js";
+import type { RecordedOutcome, StoreState, TxnRecord } from "./state.js";
 import type { Doc, Value } from "./values.js";
 
 /** The snapshot format name and version written in the header. */
@@ -82,7 +82,7 @@ export function encodeOutcome(r: RecordedOutcome): Doc {
   }
 }
 
-function* records(state: StoreState): Generator<Doc> {
+function* records(state: StoreState, txns: readonly [string, TxnRecord][]): Generator<Doc> {
   yield header(state);
   let docs = 0;
   for (const [name, coll] of state.collections) {
@@ -113,7 +113,7 @@ function* records(state: StoreState): Generator<Doc> {
       ["ms", optional(t.slot.removedAtMs)],
     ]);
   }
-  for (const [id, rec] of state.txns) {
+  for (const [id, rec] of txns) {
     yield d([
       ["t", "txn"],
       ["id", id],
@@ -125,7 +125,7 @@ function* records(state: StoreState): Generator<Doc> {
     ["t", "end"],
     ["docs", BigInt(docs)],
     ["tombs", BigInt(tombs)],
-    ["txns", BigInt(state.txns.size)],
+    ["txns", BigInt(txns.length)],
   ]);
 }
 
@@ -140,12 +140,8 @@ export function snapshotChunks(state: StoreState): Iterable<Uint8Array> {
     collections: new Map([...state.collections].map(([k, v]) => [k, new Map(v)])),
     tombs: state.tombs.slice(state.tombHead),
     tombHead: 0,
-    txns: new Map(state.txns),
-    txnOrder: [],
-    txnAt: [],
-    txnHead: 0,
   };
-  return chunked(records(frozen));
+  return chunked(records(frozen, state.txns.entries()));
 }
 
 function* chunked(docs: Iterable<Doc>): Generator<Uint8Array> {

@@ -4,6 +4,7 @@
  */
 import type { StoreError } from "./errors.js";
 import type { Slot, TxnMode } from "./txn-engine.js";
+import { TxnTable } from "./txn-table.js";
 import type { Value } from "./values.js";
 
 /** Retention of removed documents' revnos (SPEC §6.1, §10.4: the pruner drops tombstones). */
@@ -83,12 +84,8 @@ export interface StoreState {
   tombHead: number;
   /** Number of tombstones currently stored. Invariant: tombCount <= tombs.length - tombHead. */
   tombCount: number;
-  readonly txns: Map<string, TxnRecord>;
-  /** Transaction ids oldest first (pruning order; a queue, as Map front-deletion is slow). */
-  txnOrder: string[];
-  /** The log index of each `txnOrder` entry: pruning reads it here, not by a lookup in `txns`. */
-  txnAt: number[];
-  txnHead: number;
+  /** The idempotency table, oldest first. */
+  readonly txns: TxnTable;
 }
 
 /** Creates an empty state. */
@@ -101,9 +98,6 @@ export function emptyState(options: ResolvedOptions): StoreState {
     tombs: [],
     tombHead: 0,
     tombCount: 0,
-    txns: new Map(),
-    txnOrder: [],
-    txnAt: [],
-    txnHead: 0,
+    txns: new TxnTable(),
   };
 }

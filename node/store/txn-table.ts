@@ -1,0 +1,180 @@
+/**
+ * The idempotency table (issue 3): transaction ids oldest first, with a hash index. It replaced
+ * a `Map` of 100,000 ids that every transaction probed, extended and pruned: V8's table for that
+ * churn grew to ~7 MB and each of the three operations missed the cache (~1.4 µs a transaction).
+ * Here the index is two typed arrays (a probe compares 32-bit hashes and touches a string only on
+ * a hash match), records sit in a queue, and pruning drops the queue's front.
+ */
+import type { TxnRecord } from "./state.js";
+
+/** Probe runs longer than this mean crafted colliding ids: switch to V8's seeded `Map`. */
+const MAX_PROBE = 64;
+const MIN_CAPACITY = 1024;
+
+/** FNV-1a over UTF-16 code units, with a final avalanche so low bits (the slot) mix well. */
+function hashOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return (h ^ (h >>> 13)) | 0;
+}
+
+/** Slots hold sequence numbers modulo this, plus one: unambiguous while fewer ids are live. */
+const SEQ_MOD = 2 ** 30;
+
+/** Transaction ids and their recorded outcomes, oldest first. */
+export class TxnTable {
+  #ids: string[] = [];
+  #recs: TxnRecord[] = [];
+  #hashes: number[] = [];
+  #head = 0;
+  /** Sequence number of `#ids[0]` (sequence numbers never repeat). */
+  #base = 0;
+  /** Per slot: 0 empty, -1 deleted, else 1 + the entry's sequence number modulo SEQ_MOD. */
+  #slots = new Int32Array(MIN_CAPACITY);
+  #slotHash = new Int32Array(MIN_CAPACITY);
+  /** Slots not empty (live or deleted). */
+  #used = 0;
+  /** Set once probing degenerated (see MAX_PROBE); then it is the whole index. */
+  #map: Map<string, number> | null = null;
+  /** The last id hashed: `get` then `add` of a new id hash it once. */
+  #lastId = "";
+  #lastHash = hashOf("");
+
+  /** Number of ids remembered. */
+  get size(): number {
+    return this.#ids.length - this.#head;
+  }
+
+  /** The record of `id`, or undefined. */
+  get(id: string): TxnRecord | undefined {
+    const pos = this.#find(id);
+    return pos < 0 ? undefined : this.#recs[pos];
+  }
+
+  /** True when `id` is remembered. */
+  has(id: string): boolean {
+    return this.#find(id) >= 0;
+  }
+
+  /** Remembers a new id (the caller checked it is absent) as the newest entry. */
+  add(id: string, rec: TxnRecord): void {
+    const h = this.#hash(id);
+    if (this.#map === null && (this.#used + 1) * 2 > this.#slots.length) this.#rehash();
+    const seq = this.#base + this.#ids.length;
+    this.#ids.push(id);
+    this.#recs.push(rec);
+    this.#hashes.push(h);
+    if (this.#map !== null) {
+      this.#map.set(id, seq);
+      return;
+    }
+    const mask = this.#slots.length - 1;
+    let i = h & mask;
+    for (let n = 0; (this.#slots[i] ?? 0) > 0; n++) {
+      if (n > MAX_PROBE) {
+        this.#degrade();
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+    if (this.#slots[i] === 0) this.#used++;
+    this.#slots[i] = (seq % SEQ_MOD) + 1;
+    this.#slotHash[i] = h;
+  }
+
+  /** The log index of the oldest entry, or undefined when empty. */
+  oldestIndex(): number | undefined {
+    return this.#recs[this.#head]?.index;
+  }
+
+  /** Forgets the oldest entry. */
+  dropOldest(): void {
+    if (this.size === 0) return;
+    if (this.#map !== null) this.#map.delete(this.#ids[this.#head] ?? "");
+    else {
+      const want = ((this.#base + this.#head) % SEQ_MOD) + 1;
+      const mask = this.#slots.length - 1;
+      let i = (this.#hashes[this.#head] ?? 0) & mask;
+      while (this.#slots[i] !== want) i = (i + 1) & mask;
+      this.#slots[i] = -1;
+    }
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#ids.length) {
+      this.#ids = this.#ids.slice(this.#head);
+      this.#recs = this.#recs.slice(this.#head);
+      this.#hashes = this.#hashes.slice(this.#head);
+      this.#base += this.#head;
+      this.#head = 0;
+    }
+  }
+
+  /** The entries oldest first, copied (a snapshot's view must not see later applies). */
+  entries(): [string, TxnRecord][] {
+    const out: [string, TxnRecord][] = [];
+    for (let i = this.#head; i < this.#ids.length; i++)
+      out.push([this.#ids[i] ?? "", this.#recs[i] as TxnRecord]);
+    return out;
+  }
+
+  #hash(id: string): number {
+    if (id !== this.#lastId) {
+      this.#lastId = id;
+      this.#lastHash = hashOf(id);
+    }
+    return this.#lastHash;
+  }
+
+  /** Position of `id` in the queue arrays, or -1. */
+  #find(id: string): number {
+    if (this.#map !== null) {
+      const seq = this.#map.get(id);
+      return seq === undefined ? -1 : seq - this.#base;
+    }
+    const h = this.#hash(id);
+    const mask = this.#slots.length - 1;
+    const base = this.#base % SEQ_MOD;
+    let i = h & mask;
+    for (let n = 0; ; n++) {
+      const s = this.#slots[i] ?? 0;
+      if (s === 0) return -1;
+      if (s > 0 && this.#slotHash[i] === h) {
+        const pos = (s - 1 - base + SEQ_MOD) % SEQ_MOD;
+        if (this.#ids[pos] === id) return pos;
+      }
+      if (n > MAX_PROBE) {
+        this.#degrade();
+        return this.#find(id);
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Rebuilds the index at most a quarter full (deleted slots are dropped). */
+  #rehash(): void {
+    let cap = MIN_CAPACITY;
+    while (cap < (this.size + 1) * 4) cap *= 2;
+    this.#slots = new Int32Array(cap);
+    this.#slotHash = new Int32Array(cap);
+    this.#used = 0;
+    const mask = cap - 1;
+    for (let k = this.#head; k < this.#ids.length; k++) {
+      const h = this.#hashes[k] ?? 0;
+      let i = h & mask;
+      while (this.#slots[i] !== 0) i = (i + 1) & mask;
+      this.#slots[i] = ((this.#base + k) % SEQ_MOD) + 1;
+      this.#slotHash[i] = h;
+      this.#used++;
+    }
+  }
+
+  /** Moves the index to a `Map` (V8's hash is seeded per process, so it cannot be flooded). */
+  #degrade(): void {
+    const map = new Map<string, number>();
+    for (let k = this.#head; k < this.#ids.length; k++) map.set(this.#ids[k] ?? "", this.#base + k);
+    this.#map = map;
+    this.#slots = new Int32Array(0);
+    this.#slotHash = new Int32Array(0);
+  }
+}

@@ -12,7 +12,7 @@ const MAX_PROBE = 64;
 const MIN_CAPACITY = 1024;
 
 /** FNV-1a over UTF-16 code units, with a final avalanche so low bits (the slot) mix well. */
-function hashOf(id: string): number {
+export function hashOf(id: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   h ^= h >>> 15;

@@ -225,11 +225,44 @@ function unsetAt(cur: Cursor, segs: readonly string[]): void {
   else if (Number(last) < p.length) p[Number(last)] = null; // SPEC §5.3: $unset on an element
 }
 
+/**
+ * `$rename` as MongoDB's RenameNode: a missing source is a no-op; a source path through a scalar,
+ * or along an array by field name, is not viable (code 28); a source inside an array, or a
+ * destination whose parent path holds an array, is BadValue (code 2): renames never touch arrays.
+ */
 function renameAt(cur: Cursor, from: readonly string[], to: readonly string[]): void {
-  const v = getAt(cur, from);
+  let v: Value | undefined = cur.root;
+  for (let i = 0; i < from.length; i++) {
+    const seg = from[i] ?? "";
+    if (v === undefined) return;
+    if (v instanceof Map) v = v.get(seg);
+    else if (Array.isArray(v) && isIndexSegment(seg)) {
+      if (v[Number(seg)] === undefined) return;
+      renameFail("source", from, from[i - 1] ?? "");
+    } else {
+      fail(
+        "PATH_NOT_VIABLE",
+        `update ${q(from.join("."))}: cannot use the part ${q(seg)} to traverse a ${typeName(v)}`,
+        { mongoCode: 28 },
+      );
+    }
+  }
   if (v === undefined) return;
+  let p: Value | undefined = cur.root;
+  for (let i = 0; i < to.length - 1 && p instanceof Map; i++) {
+    p = p.get(to[i] ?? "");
+    if (Array.isArray(p)) renameFail("destination", to, to[i] ?? "");
+  }
   unsetAt(cur, from);
   setAt(cur, to, v);
+}
+
+function renameFail(which: string, segs: readonly string[], array: string): never {
+  return fail(
+    "RENAME_THROUGH_ARRAY",
+    `update ${q(segs.join("."))}: the ${which} field cannot be an array element (${q(array)} is an array)`,
+    { mongoCode: 2 },
+  );
 }
 
 function arrayAt(

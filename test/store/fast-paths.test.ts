@@ -1,0 +1,130 @@
+/**
+ * The performance work's caches and tables keep the semantics they replaced: cached update
+ * shapes (SPEC §5.1), $rename never touching arrays (SPEC §5.2, §5.3), and the idempotency
+ * table (SPEC §8, issue 3 "An idempotency table").
+ */
+import type { TxnRecord } from "../../node/store/state.js";
+import { TxnTable, hashOf } from "../../node/store/txn-table.js";
+import { body, harness, seed } from "./helpers.js";
+
+function apply(doc: object, update: object): ReturnType<ReturnType<typeof harness>["run"]> {
+  const h = harness();
+  seed(h, "x", "a", doc);
+  return h.run([{ c: "x", _id: "a", update }]);
+}
+
+describe("update shapes are compiled once (SPEC §5.1)", () => {
+  test("SPEC §5.1: a cached shape still checks each update's values", () => {
+    expect(apply({ n: 1 }, { $inc: { n: 2 } })).toMatchObject({ outcome: "applied" });
+    expect(apply({ n: 1 }, { $inc: { n: "x" } })).toMatchObject({
+      outcome: "rejected",
+      error: { reason: "TYPE_MISMATCH", mongoCode: 14, op: 0, field: "update.$inc.n" },
+    });
+  });
+  test("SPEC §5.1: a conflicting shape is rejected every time (never cached)", () => {
+    for (let i = 0; i < 3; i++) {
+      expect(apply({}, { $set: { a: 1 }, $unset: { "a.b": 1 } })).toMatchObject({
+        error: { reason: "CONFLICTING_PATHS", mongoCode: 40 },
+      });
+    }
+  });
+  test("SPEC §5.1: a cached shape applies its fields in path order, as the first compile did", () => {
+    const h = harness();
+    for (const id of ["a", "b"]) {
+      seed(h, "x", id, {});
+      h.run([{ c: "x", _id: id, update: { $set: { z: 1, "m.b": 2, "m.a": 3 }, $inc: { c: 1 } } }]);
+      expect([...(h.store.get("x", id)?.keys() ?? [])]).toEqual([
+        "_id",
+        "txn-revno",
+        "c",
+        "m",
+        "z",
+      ]);
+      expect(body(h.store.get("x", id))).toEqual({ c: 1, m: { a: 3, b: 2 }, z: 1 });
+    }
+  });
+  test("SPEC §5.1: same paths under different operators are different shapes", () => {
+    expect(apply({ n: 1 }, { $set: { n: 5 } })).toMatchObject({ outcome: "applied" });
+    expect(apply({ n: 1 }, { $unset: { n: 1 } })).toMatchObject({ outcome: "applied" });
+    const h = harness();
+    seed(h, "x", "a", { n: 1 });
+    h.run([{ c: "x", _id: "a", update: { $unset: { n: 1 } } }]);
+    expect(body(h.store.get("x", "a"))).toEqual({});
+  });
+});
+
+describe("$rename never goes through an array (SPEC §5.2, §5.3, as MongoDB's RenameNode)", () => {
+  test("SPEC §5.3: a source inside an array is BadValue (code 2); nothing changes", () => {
+    const h = harness();
+    seed(h, "x", "a", { a: [{ b: 1 }] });
+    const r = h.run([{ c: "x", _id: "a", update: { $rename: { "a.0.b": "c" } } }]);
+    expect(r).toMatchObject({
+      outcome: "rejected",
+      error: { reason: "RENAME_THROUGH_ARRAY", mongoCode: 2 },
+    });
+    expect(body(h.store.get("x", "a"))).toEqual({ a: [{ b: 1 }] });
+  });
+  test("SPEC §5.2: a source along an array by name, or through a scalar, is not viable (28)", () => {
+    for (const doc of [{ a: [{ b: 1 }] }, { a: 1 }]) {
+      expect(apply(doc, { $rename: { "a.b": "c" } })).toMatchObject({
+        error: { reason: "PATH_NOT_VIABLE", mongoCode: 28 },
+      });
+    }
+  });
+  test("SPEC §5.3: a destination whose parent path is an array is BadValue (code 2)", () => {
+    for (const to of ["b.0", "b.x", "b.0.y"]) {
+      expect(apply({ a: 1, b: [{}] }, { $rename: { a: to } })).toMatchObject({
+        error: { reason: "RENAME_THROUGH_ARRAY", mongoCode: 2 },
+      });
+    }
+  });
+  test("SPEC §5.3: renaming an array field, a missing element, or into documents still works", () => {
+    const h = harness();
+    seed(h, "x", "a", { a: [1, 2], d: { e: 1 } });
+    const r = h.run([{ c: "x", _id: "a", update: { $rename: { a: "c", "d.e": "f.g" } } }]);
+    expect(r.outcome).toBe("applied");
+    expect(body(h.store.get("x", "a"))).toEqual({ c: [1, 2], d: {}, f: { g: 1 } });
+    expect(apply({ a: [1] }, { $rename: { "a.5": "c" } })).toMatchObject({ outcome: "applied" });
+  });
+});
+
+describe("idempotency table (SPEC §8)", () => {
+  const rec = (index: number): TxnRecord => ({ index, result: { outcome: "applied", revnos: [] } });
+
+  test("SPEC §8: agrees with a Map model under random adds and oldest-first drops", () => {
+    const t = new TxnTable();
+    const model = new Map<string, number>();
+    let seed32 = 7;
+    const next = (): number => (seed32 = (Math.imul(seed32, 1103515245) + 12345) >>> 0);
+    for (let i = 1; i <= 20_000; i++) {
+      const id = `id-${next() % 30_000}`;
+      if (!model.has(id)) {
+        t.add(id, rec(i));
+        model.set(id, i);
+      }
+      while (model.size > 3_000 || next() % 5 === 0) {
+        const oldest = model.keys().next().value;
+        if (oldest === undefined) break;
+        expect(t.oldestIndex()).toBe(model.get(oldest));
+        t.dropOldest();
+        model.delete(oldest);
+      }
+      const probe = `id-${next() % 30_000}`;
+      expect(t.get(probe)?.index).toBe(model.get(probe));
+    }
+    expect(t.size).toBe(model.size);
+    expect(t.entries().map(([id, r]) => [id, r.index])).toEqual([...model]);
+  });
+
+  test("SPEC §8: colliding ids (a flooding client) switch the index to a Map, same answers", () => {
+    const ids: string[] = [];
+    for (let i = 0; ids.length < 80; i++) if ((hashOf(`c${i}`) & 1023) === 0) ids.push(`c${i}`);
+    const t = new TxnTable();
+    for (const [i, id] of ids.entries()) t.add(id, rec(i));
+    for (const [i, id] of ids.entries()) expect(t.get(id)?.index).toBe(i);
+    expect(t.has("absent")).toBe(false);
+    t.dropOldest();
+    expect(t.get(ids[0] ?? "")).toBeUndefined();
+    expect(t.size).toBe(79);
+  });
+});

@@ -55,7 +55,7 @@ export function toValue(input: unknown, field: string, depth: number): Value {
 }
 
 /** Values that convert to themselves (as {@link toValue}'s first cases). */
-function isScalar(v: unknown): v is string | boolean | number {
+export function isScalar(v: unknown): v is string | boolean | number {
   return typeof v === "string" || typeof v === "boolean" || typeof v === "number";
 }
 

@@ -192,7 +192,7 @@ function updated(
 ): Doc {
   let next: Doc;
   try {
-    next = applyUpdate(doc, update, { revno: BigInt(revno), timeMs: ctx.timeMs });
+    next = applyUpdate(doc, update, { revno: revnoValue(revno), timeMs: ctx.timeMs });
     checkResult(doc, next, update);
   } catch (e) {
     if (e instanceof StoreError) throw e.atOp(i);
@@ -242,9 +242,17 @@ function checkResult(before: Doc, after: Doc, update: CompiledUpdate): void {
   }
 }
 
+/** Small revnos as shared bigints: most documents' revnos are small, and each update stored a
+ * fresh 24-byte heap bigint (bigints are immutable values, so sharing is invisible). */
+const SMALL_REVNOS: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
+
+function revnoValue(revno: number): bigint {
+  return SMALL_REVNOS[revno] ?? BigInt(revno);
+}
+
 /** Sets the revno of a freshly parsed insert payload (owned by this transaction, so no copy). */
 function withRevno(doc: Doc, revno: number): Doc {
-  doc.set(REVNO_FIELD, BigInt(revno));
+  doc.set(REVNO_FIELD, revnoValue(revno));
   return doc;
 }
 

@@ -9,7 +9,7 @@ import type { Matcher } from "./matcher.js";
 import { compileFilter } from "./matcher.js";
 import { toDoc, toDocInto, toValue } from "./normalize.js";
 import type { CompiledUpdate } from "./update-compile.js";
-import { checkStorable, compileUpdate, REVNO_FIELD } from "./update-compile.js";
+import { checkStorable, compileUpdateInput, REVNO_FIELD } from "./update-compile.js";
 import type { Doc, Value } from "./values.js";
 
 /** An op's precondition (SPEC §4.1). */
@@ -148,7 +148,7 @@ function parseAction(f: OpFields, id: Value): OpAction {
     badInput("NO_ACTION", "parse op: none of Assert/Insert/Update/Remove set");
   if (f.insert !== undefined) return { kind: "insert", doc: parseInsert(f.insert, id) };
   if (f.update !== undefined)
-    return { kind: "update", update: compileUpdate(toDoc(f.update, "update"), "update") };
+    return { kind: "update", update: compileUpdateInput(f.update, "update") };
   return remove ? { kind: "remove" } : { kind: "assert" };
 }
 

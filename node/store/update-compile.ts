@@ -8,6 +8,7 @@ import { compileAddToSet, compilePush } from "./update-compile-arrays.js";
 import { storedValue, updatePath } from "./update-storable.js";
 import type { CompiledUpdate, UpdateStep } from "./update-types.js";
 import { REVNO_FIELD } from "./update-types.js";
+import { isScalar, toDoc, toValue } from "./normalize.js";
 import type { Doc, Value } from "./values.js";
 import { isNumericKind, kindOf, numericOf } from "./values.js";
 
@@ -107,20 +108,75 @@ export function compileUpdate(update: Doc, field: string): CompiledUpdate {
   const node = shapeNode(update, field);
   const shape = node?.shape;
   if (shape === undefined) return compileFresh(update, field, node);
-  // Same shape: the paths are known good; only the values need compiling, in input order.
-  const byEntry: UpdateStep[] = [];
-  let e = 0;
+  const ops: string[] = [];
+  const values: Value[] = [];
   for (const [op, operand] of update) {
     for (const value of (operand as Doc).values()) {
-      const segs = shape.segs[e] as string[];
-      if (op !== "$setOnInsert") byEntry[e] = compileStep(op, segs, value, shape.at[e] ?? "");
-      e++;
+      ops.push(op);
+      values.push(value);
     }
+  }
+  return instantiate(shape, ops, values);
+}
+
+/** A known shape with this update's values: the paths are known good; values compile in order. */
+function instantiate(shape: UpdateShape, ops: string[], values: Value[]): CompiledUpdate {
+  const byEntry: UpdateStep[] = [];
+  for (let e = 0; e < ops.length; e++) {
+    const op = ops[e] ?? "";
+    const segs = shape.segs[e] as string[];
+    if (op !== "$setOnInsert")
+      byEntry[e] = compileStep(op, segs, values[e] as Value, shape.at[e] ?? "");
   }
   const steps = shape.order.map((i): UpdateStep =>
     i < 0 ? REVNO_STEP : (byEntry[i] as UpdateStep),
   );
   return { steps, touchesId: shape.touchesId, hasRename: false, needsTime: shape.needsTime };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Compiles a caller's update as `compileUpdate(toDoc(input, field), field)` does, with the same
+ * errors. A plain object of a known shape skips building Maps of the update and its operands:
+ * its values are converted (all first, in order, as toDoc would) and compiled directly.
+ */
+export function compileUpdateInput(input: unknown, field: string): CompiledUpdate {
+  if (isPlainObject(input) && shapeNodes <= MAX_SHAPE_NODES) {
+    let node: ShapeNode | undefined = shapeRoots.get(field);
+    const ops: string[] = [];
+    const raw: unknown[] = [];
+    const at: string[] = [];
+    for (const op of Object.keys(input)) {
+      const operand = input[op];
+      if (operand === undefined) continue; // toDoc drops undefined fields
+      if (op === "$rename" || !isPlainObject(operand)) {
+        node = undefined;
+        break;
+      }
+      node = node?.ops.get(op);
+      for (const path of Object.keys(operand)) {
+        const v = operand[path];
+        if (v === undefined) continue;
+        node = node?.paths.get(path);
+        ops.push(op);
+        raw.push(v);
+        at.push(path);
+      }
+    }
+    const shape = node?.shape;
+    if (shape !== undefined) {
+      const values = raw.map((v, i) =>
+        isScalar(v) ? v : toValue(v, `${field}.${ops[i] ?? ""}.${at[i] ?? ""}`, 3),
+      );
+      return instantiate(shape, ops, values);
+    }
+  }
+  return compileUpdate(toDoc(input, field), field);
 }
 
 const REVNO_STEP: UpdateStep = { op: "revno", segs: REVNO_SEGS as string[] };

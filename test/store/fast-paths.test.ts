@@ -21,6 +21,20 @@ describe("update shapes are compiled once (SPEC §5.1)", () => {
       error: { reason: "TYPE_MISMATCH", mongoCode: 14, op: 0, field: "update.$inc.n" },
     });
   });
+  test("SPEC §5.1: a cached shape converts and checks nested values as a fresh compile does", () => {
+    for (let i = 0; i < 2; i++) {
+      expect(apply({}, { $set: { a: [1, { b: 2 }] } })).toMatchObject({ outcome: "applied" });
+      expect(apply({}, { $set: { a: [undefined] } })).toMatchObject({
+        error: { reason: "UNSUPPORTED_VALUE", field: "update.$set.a.0" },
+      });
+      expect(apply({}, { $set: { a: { $x: 1 } } })).toMatchObject({
+        error: { reason: "DOLLAR_FIELD", mongoCode: 52 },
+      });
+      expect(apply({}, { $set: { a: 1n << 70n } })).toMatchObject({
+        error: { reason: "VALUE_OUT_OF_RANGE" },
+      });
+    }
+  });
   test("SPEC §5.1: a conflicting shape is rejected every time (never cached)", () => {
     for (let i = 0; i < 3; i++) {
       expect(apply({}, { $set: { a: 1 }, $unset: { "a.b": 1 } })).toMatchObject({

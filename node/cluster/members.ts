@@ -6,6 +6,8 @@ import { MemberContextSchema } from "../../proto/gen/juraft/cluster/v1/cluster_p
 export interface MemberInfo {
   readonly name: string;
   readonly address: string;
+  /** The leader leaves promotion of this learner to an operator. */
+  readonly manualPromotion?: boolean;
 }
 
 /** Encodes a member's identity as the opaque context of a conf change. */
@@ -17,7 +19,7 @@ export function encodeMemberContext(info: MemberInfo): Uint8Array {
 export function decodeMemberContext(context: Uint8Array): MemberInfo | undefined {
   if (context.length === 0) return undefined;
   const m = fromBinary(MemberContextSchema, context);
-  return { name: m.name, address: m.address };
+  return { name: m.name, address: m.address, manualPromotion: m.manualPromotion };
 }
 
 /**

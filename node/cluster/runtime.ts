@@ -103,9 +103,9 @@ export class RaftRuntime {
     });
   }
 
-  /** Seeds a brand-new cluster with this node as its only voter. */
-  bootstrap(): void {
-    this.#raw.bootstrap([this.id]);
+  /** Seeds a brand-new cluster with this node as its only voter; `context` says who it is. */
+  bootstrap(context: Uint8Array = new Uint8Array(0)): void {
+    this.#raw.bootstrap([this.id], () => context);
   }
 
   /** Starts ticking and processing; `transport` carries messages to peers. */

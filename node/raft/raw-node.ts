@@ -72,9 +72,13 @@ export class RawNode {
   /**
    * Seeds a brand-new node (empty storage) with the initial voters: one committed conf change
    * entry per voter at term 1, exactly as every other founding member does, so that members
-   * added later learn the founders by replicating the log.
+   * added later learn the founders by replicating the log. `contextOf` gives each founder's
+   * conf change context (the runtime records the member's name and address there).
    */
-  bootstrap(voters: readonly NodeId[]): void {
+  bootstrap(
+    voters: readonly NodeId[],
+    contextOf: (id: NodeId) => Uint8Array = () => emptyContext,
+  ): void {
     const r = this.#r;
     if (r.raftLog.lastIndex() !== 0 || r.term !== 0) {
       throw new RaftError(
@@ -93,7 +97,11 @@ export class RawNode {
       type: "confChange",
       term: 1,
       index: i + 1,
-      change: { transition: "auto", changes: [{ type: "addNode", nodeId }], context: emptyContext },
+      change: {
+        transition: "auto",
+        changes: [{ type: "addNode", nodeId }],
+        context: contextOf(nodeId),
+      },
     }));
     r.raftLog.append(entries);
     r.raftLog.committed = entries.length;

@@ -1,0 +1,110 @@
+import { create } from "@bufbuild/protobuf";
+import { randomUUID } from "node:crypto";
+import { Code } from "@connectrpc/connect";
+import {
+  ApplyResponseSchema,
+  Outcome,
+  type ApplyRequest,
+  type ApplyResponse,
+} from "../../proto/gen/juraft/store/v1/store_pb.js";
+import { ClusterError, invalidArgument, unavailable } from "../cluster/errors.js";
+import { parseOps, type TxnResult } from "../store/index.js";
+import { encodeWrapped, decodeWrapped } from "./codec.js";
+import type { ApiContext } from "./context.js";
+
+/**
+ * Validates a transaction before anything reaches the log (DESIGN.md §3 step 2): size, BSON,
+ * every op well formed (the store's own parser, so the rules are the ones apply uses).
+ */
+export function validateApply(ctx: ApiContext, req: ApplyRequest): void {
+  if (req.ops.length > ctx.limits.maxTxnBytes) {
+    throw new ClusterError(
+      Code.ResourceExhausted,
+      "TXN_TOO_LARGE",
+      `apply transaction: ops are ${req.ops.length} bytes, more than the limit of ${ctx.limits.maxTxnBytes}`,
+    );
+  }
+  if (req.txnId.length > 1024)
+    throw invalidArgument("BAD_TXN_ID", "apply transaction: txn_id is longer than 1024 characters");
+  const ops = decodeWrapped(req.ops, "ops", "ops");
+  const parsed = parseOps(ops);
+  if (parsed.length === 0)
+    throw invalidArgument("EMPTY_TXN", "apply transaction: the op list is empty");
+  if (parsed.length > ctx.limits.maxOps) {
+    throw invalidArgument(
+      "TOO_MANY_OPS",
+      `apply transaction: ${parsed.length} ops, more than the limit of ${ctx.limits.maxOps}`,
+    );
+  }
+}
+
+/**
+ * Applies a transaction: proposed here when this node leads, else relayed to the leader (one
+ * hop: a relayed request that reaches a non-leader fails with Unavailable and the client retries).
+ */
+export async function applyTxn(
+  ctx: ApiContext,
+  req: ApplyRequest,
+  opts: { relayed: boolean; traceContext: Record<string, string>; signal: AbortSignal },
+): Promise<ApplyResponse> {
+  validateApply(ctx, req);
+  const txnId = req.txnId === "" ? randomUUID() : req.txnId;
+  const st = ctx.runtime.status();
+  if (st.role === "leader") {
+    const result = await ctx.runtime.propose(
+      { txnId, ops: req.ops, traceContext: opts.traceContext, timeMs: ctx.clock.now() },
+      opts.signal,
+    );
+    return toApplyResponse(result);
+  }
+  if (opts.relayed) {
+    throw unavailable(
+      "NOT_LEADER",
+      `apply relayed transaction at node ${ctx.self.id}: not the leader (leader ${st.lead}, term ${st.term})`,
+    );
+  }
+  const leader = ctx.runtime.members.get(st.lead);
+  if (st.lead === 0n || leader === undefined) {
+    throw unavailable(
+      "NO_LEADER",
+      `apply transaction at node ${ctx.self.id}: no leader known at term ${st.term}; retry`,
+    );
+  }
+  const res = await ctx.clients
+    .cluster(leader.address)
+    .relay(
+      { request: { txnId, ops: req.ops }, traceContext: opts.traceContext },
+      { signal: opts.signal },
+    );
+  if (res.response === undefined)
+    throw unavailable("BAD_RELAY", `relay to leader ${st.lead}: empty response`);
+  return res.response;
+}
+
+/** Maps the store's outcome to the API response; a rejected transaction becomes its error. */
+export function toApplyResponse(r: TxnResult): ApplyResponse {
+  switch (r.outcome) {
+    case "applied":
+      return create(ApplyResponseSchema, {
+        outcome: Outcome.APPLIED,
+        index: BigInt(r.index),
+        revnos: r.revnos.map((v) => BigInt(v ?? 0)),
+        txnId: r.txnId ?? "",
+        duplicate: r.duplicate,
+      });
+    case "aborted":
+      return create(ApplyResponseSchema, {
+        outcome: Outcome.ABORTED,
+        index: BigInt(r.index),
+        aborted: {
+          opIndex: r.op,
+          reason: r.reason,
+          assert: r.assert === null ? new Uint8Array(0) : encodeWrapped("assert", r.assert),
+        },
+        txnId: r.txnId ?? "",
+        duplicate: r.duplicate,
+      });
+    case "rejected":
+      throw r.error;
+  }
+}

@@ -1,0 +1,69 @@
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
+import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
+import { RaftService } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
+import { StoreService } from "../../proto/gen/juraft/store/v1/store_pb.js";
+import { clusterService } from "./cluster-service.js";
+import type { ApiContext } from "./context.js";
+import { errorInterceptor } from "./errors.js";
+import { healthService } from "./health-service.js";
+import { raftService } from "./raft-service.js";
+import { storeService } from "./store-service.js";
+
+/** A listening API server (Connect, gRPC and gRPC-Web on one h2c port). */
+export interface ApiServer extends AsyncDisposable {
+  /** The bound address (host:port). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Starts serving every service on `host:port` (port 0 picks one). */
+export async function startServer(
+  ctx: ApiContext,
+  opts: { host: string; port: number; maxRequestBytes?: number; signal?: AbortSignal },
+): Promise<ApiServer> {
+  const routes = (router: ConnectRouter): void => {
+    router.service(StoreService, storeService(ctx));
+    router.service(ClusterService, clusterService(ctx));
+    router.service(RaftService, raftService(ctx));
+    router.service(Health, healthService(ctx));
+  };
+  const handler = connectNodeAdapter({
+    routes,
+    interceptors: [errorInterceptor],
+    readMaxBytes: opts.maxRequestBytes ?? 64 * 1024 * 1024,
+  });
+  const server = http2.createServer(handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s: http2.ServerHttp2Session) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+      // Let in-flight calls finish, then end sessions that long streams (watchers) keep open.
+      for (const s of sessions) s.close();
+      setTimeout(() => {
+        for (const s of sessions) s.destroy();
+      }, 1000).unref();
+    });
+    return closed;
+  };
+  return { address: `${host}:${addr.port}`, close, [Symbol.asyncDispose]: close };
+}

@@ -1,0 +1,138 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { StoreService } from "../../proto/gen/juraft/store/v1/store_pb.js";
+import {
+  ChangeKind,
+  Consistency,
+  type WatchResponse,
+} from "../../proto/gen/juraft/store/v1/store_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { WatchResponseSchema } from "../../proto/gen/juraft/store/v1/store_pb.js";
+import { invalidArgument } from "../cluster/errors.js";
+import { applyTxn } from "./apply.js";
+import { decodeOptionalDoc, decodeWrapped, encodeDocument, encodeWrapped } from "./codec.js";
+import type { ApiContext } from "./context.js";
+import { traceContextOf } from "./trace.js";
+
+/** Waits as the requested consistency demands; returns the applied index the read reflects. */
+async function readAt(
+  ctx: ApiContext,
+  consistency: Consistency,
+  signal: AbortSignal,
+): Promise<bigint> {
+  if (consistency !== Consistency.LOCAL) await ctx.runtime.linearizableRead(signal);
+  return BigInt(ctx.runtime.applied);
+}
+
+function checkCollection(name: string, action: string): void {
+  if (name === "" || name.includes("\0") || name.startsWith("$")) {
+    throw invalidArgument(
+      "BAD_COLLECTION",
+      `${action}: collection name ${JSON.stringify(name)} is not valid`,
+    );
+  }
+}
+
+const kinds = {
+  insert: ChangeKind.INSERT,
+  update: ChangeKind.UPDATE,
+  remove: ChangeKind.REMOVE,
+} as const;
+
+/** The client API (DESIGN.md §3–§5). */
+export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> {
+  return {
+    async apply(req, hc: HandlerContext) {
+      return applyTxn(ctx, req, {
+        relayed: false,
+        traceContext: traceContextOf(hc),
+        signal: hc.signal,
+      });
+    },
+
+    async get(req, hc) {
+      checkCollection(req.collection, "get document");
+      const id = decodeWrapped(req.id, "id", "_id");
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      const store = ctx.runtime.store;
+      const doc = store.get(req.collection, id);
+      return {
+        found: doc !== undefined,
+        document: doc === undefined ? new Uint8Array(0) : encodeDocument(doc),
+        revno: BigInt(store.revno(req.collection, id)),
+        appliedIndex,
+      };
+    },
+
+    async find(req, hc) {
+      checkCollection(req.collection, "find documents");
+      const filter = decodeOptionalDoc(req.filter, "filter");
+      const projection = decodeOptionalDoc(req.projection, "projection");
+      const sort = decodeOptionalDoc(req.sort, "sort");
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      const docs = ctx.runtime.store.find(req.collection, {
+        ...(filter !== undefined ? { filter } : {}),
+        ...(projection !== undefined ? { projection } : {}),
+        ...(sort !== undefined ? { sort } : {}),
+        ...(req.skip > 0n ? { skip: Number(req.skip) } : {}),
+        ...(req.limit > 0n ? { limit: Number(req.limit) } : {}),
+      });
+      return { documents: docs.map(encodeDocument), appliedIndex };
+    },
+
+    async count(req, hc) {
+      checkCollection(req.collection, "count documents");
+      const filter = decodeOptionalDoc(req.filter, "filter");
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      return { count: BigInt(ctx.runtime.store.count(req.collection, filter)), appliedIndex };
+    },
+
+    async listCollections(req, hc) {
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      return { names: ctx.runtime.store.listCollections(), appliedIndex };
+    },
+
+    async *watch(req, hc): AsyncIterable<WatchResponse> {
+      for (const c of req.collections) checkCollection(c, "watch");
+      const ids = req.ids.length === 0 ? undefined : decodeWrapped(req.ids, "ids", "ids");
+      if (ids !== undefined && !Array.isArray(ids))
+        throw invalidArgument("BAD_IDS", 'watch: ids must be a BSON document {"ids": [...]}');
+      const from = req.fromIndex;
+      const watcher = ctx.hub.watch({
+        collections: req.collections,
+        ...(ids !== undefined ? { ids: ids } : {}),
+        // The API's from_index is inclusive (etcd's start revision); the hub's is "last seen".
+        ...(from !== undefined ? { fromIndex: Math.max(0, Number(from) - 1) } : {}),
+        signal: hc.signal,
+      });
+      try {
+        for await (const ev of watcher) {
+          yield create(WatchResponseSchema, {
+            events: [
+              {
+                index: BigInt(ev.index),
+                collection: ev.collection,
+                id: encodeWrapped("_id", ev.id),
+                revno: BigInt(ev.revno),
+                kind: kinds[ev.kind],
+                skipped: ev.skipped,
+              },
+            ],
+          });
+        }
+      } finally {
+        watcher.close();
+      }
+    },
+
+    async *dump(req, hc) {
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      // Captured at once: entries applied while the stream is read cannot tear it.
+      const chunks = [...ctx.runtime.store.snapshot()];
+      let first = true;
+      for (const data of chunks) {
+        yield { data, appliedIndex: first ? appliedIndex : 0n };
+        first = false;
+      }
+    },
+  };
+}

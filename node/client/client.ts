@@ -1,0 +1,305 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
+import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
+import {
+  ClusterService,
+  type StatusResponse,
+} from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
+import {
+  Consistency,
+  Outcome,
+  StoreService,
+  type ApplyResponse,
+  type WatchEvent,
+} from "../../proto/gen/juraft/store/v1/store_pb.js";
+import { decodeDoc, encodeDoc, toDoc, toValue, type Doc, type Value } from "../store/index.js";
+
+/** Read consistency (DESIGN.md §4). */
+export type ReadConsistency = "quorum" | "local";
+
+/** Options of a client. */
+export interface ClientOptions {
+  /** host:port of nodes, tried in turn. */
+  readonly endpoints: readonly string[];
+  /** Attempts per call across endpoints before giving up. Default 3 rounds of all endpoints. */
+  readonly attempts?: number;
+  /** Per-call deadline. Default 10 s. */
+  readonly timeoutMs?: number;
+}
+
+/** The outcome of a transaction. */
+export type TxnOutcome =
+  | {
+      readonly outcome: "applied";
+      readonly index: bigint;
+      readonly revnos: readonly bigint[];
+      readonly txnId: string;
+      readonly duplicate: boolean;
+    }
+  | {
+      readonly outcome: "aborted";
+      readonly index: bigint;
+      readonly opIndex: number;
+      readonly reason: string;
+      readonly assert: Value | undefined;
+      readonly txnId: string;
+      readonly duplicate: boolean;
+    };
+
+const retryable = new Set([
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.Unknown,
+  Code.Internal,
+  Code.Canceled,
+]);
+
+/**
+ * A juraft client: tries endpoints in turn, moves on when a node is unavailable, and retries a
+ * transaction with the same txn id so that a retry never applies twice (idempotency table).
+ */
+export class JuraftClient implements AsyncDisposable {
+  readonly #endpoints: readonly string[];
+  readonly #transports = new Map<string, Transport>();
+  readonly #sessions: Http2SessionManager[] = [];
+  readonly #attempts: number;
+  readonly #timeoutMs: number;
+  #current = 0;
+
+  /** Creates a client; no connection is made until the first call. */
+  constructor(o: ClientOptions) {
+    if (o.endpoints.length === 0) throw new Error("create client: no endpoints given");
+    this.#endpoints = o.endpoints;
+    this.#attempts = o.attempts ?? 3 * o.endpoints.length;
+    this.#timeoutMs = o.timeoutMs ?? 10_000;
+  }
+
+  #transport(endpoint: string): Transport {
+    let t = this.#transports.get(endpoint);
+    if (t === undefined) {
+      const baseUrl = `http://${endpoint}`;
+      // Our own session manager, so that close() ends the connection deterministically.
+      const sessionManager = new Http2SessionManager(baseUrl);
+      this.#sessions.push(sessionManager);
+      t = createConnectTransport({
+        baseUrl,
+        httpVersion: "2",
+        useBinaryFormat: true,
+        sessionManager,
+      });
+      this.#transports.set(endpoint, t);
+    }
+    return t;
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    for (const s of this.#sessions) s.abort();
+    this.#sessions.length = 0;
+    this.#transports.clear();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /** The StoreService client for the current endpoint. */
+  store(endpoint = this.#endpoints[this.#current] as string): Client<typeof StoreService> {
+    return createClient(StoreService, this.#transport(endpoint));
+  }
+
+  /** The ClusterService client for `endpoint` (default: the current one). */
+  cluster(endpoint = this.#endpoints[this.#current] as string): Client<typeof ClusterService> {
+    return createClient(ClusterService, this.#transport(endpoint));
+  }
+
+  async #call<T>(
+    fn: (endpoint: string, signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    let last: unknown;
+    for (let attempt = 0; attempt < this.#attempts; attempt++) {
+      signal?.throwIfAborted();
+      const endpoint = this.#endpoints[this.#current] as string;
+      const callSignal =
+        signal === undefined
+          ? AbortSignal.timeout(this.#timeoutMs)
+          : AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]);
+      try {
+        return await fn(endpoint, callSignal);
+      } catch (err) {
+        const ce = ConnectError.from(err);
+        if (!retryable.has(ce.code) || signal?.aborted === true) throw ce;
+        last = ce;
+        this.#current = (this.#current + 1) % this.#endpoints.length;
+        if (attempt + 1 >= this.#endpoints.length)
+          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * (attempt + 1))));
+      }
+    }
+    throw last;
+  }
+
+  /** Applies a transaction (a list of mgo/txn ops); retries keep the same txn id. */
+  async apply(
+    ops: readonly unknown[],
+    opts: { txnId?: string; signal?: AbortSignal } = {},
+  ): Promise<TxnOutcome> {
+    const txnId = opts.txnId ?? randomUUID();
+    const bytes = encodeDoc(toDoc({ ops }, "ops"));
+    const res = await this.#call(
+      (e, signal) => this.store(e).apply({ txnId, ops: bytes }, { signal }),
+      opts.signal,
+    );
+    return outcomeOf(res);
+  }
+
+  /** Reads a document by `_id`. */
+  async get(
+    collection: string,
+    id: unknown,
+    opts: { consistency?: ReadConsistency; signal?: AbortSignal } = {},
+  ): Promise<{ doc: Doc | undefined; revno: bigint; appliedIndex: bigint }> {
+    const idBytes = encodeDoc(new Map([["_id", toValue(id, "_id", 2)]]));
+    const res = await this.#call(
+      (e, signal) =>
+        this.store(e).get(
+          { collection, id: idBytes, consistency: consistencyOf(opts.consistency) },
+          { signal },
+        ),
+      opts.signal,
+    );
+    return {
+      doc: res.found ? decodeDoc(res.document) : undefined,
+      revno: res.revno,
+      appliedIndex: res.appliedIndex,
+    };
+  }
+
+  /** Finds documents. */
+  async find(
+    collection: string,
+    opts: {
+      filter?: unknown;
+      projection?: unknown;
+      sort?: unknown;
+      skip?: number;
+      limit?: number;
+      consistency?: ReadConsistency;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<{ docs: Doc[]; appliedIndex: bigint }> {
+    const enc = (v: unknown, f: string): Uint8Array =>
+      v === undefined ? new Uint8Array(0) : encodeDoc(toDoc(v, f));
+    const res = await this.#call(
+      (e, signal) =>
+        this.store(e).find(
+          {
+            collection,
+            filter: enc(opts.filter, "filter"),
+            projection: enc(opts.projection, "projection"),
+            sort: enc(opts.sort, "sort"),
+            skip: BigInt(opts.skip ?? 0),
+            limit: BigInt(opts.limit ?? 0),
+            consistency: consistencyOf(opts.consistency),
+          },
+          { signal },
+        ),
+      opts.signal,
+    );
+    return { docs: res.documents.map((d) => decodeDoc(d)), appliedIndex: res.appliedIndex };
+  }
+
+  /** Counts documents. */
+  async count(
+    collection: string,
+    opts: { filter?: unknown; consistency?: ReadConsistency; signal?: AbortSignal } = {},
+  ): Promise<bigint> {
+    const filter =
+      opts.filter === undefined ? new Uint8Array(0) : encodeDoc(toDoc(opts.filter, "filter"));
+    const res = await this.#call(
+      (e, signal) =>
+        this.store(e).count(
+          { collection, filter, consistency: consistencyOf(opts.consistency) },
+          { signal },
+        ),
+      opts.signal,
+    );
+    return res.count;
+  }
+
+  /** Lists collection names. */
+  async listCollections(
+    opts: { consistency?: ReadConsistency; signal?: AbortSignal } = {},
+  ): Promise<string[]> {
+    const res = await this.#call(
+      (e, signal) =>
+        this.store(e).listCollections({ consistency: consistencyOf(opts.consistency) }, { signal }),
+      opts.signal,
+    );
+    return res.names;
+  }
+
+  /** Streams change events from the current endpoint (no failover once streaming). */
+  async *watch(
+    opts: {
+      collections?: string[];
+      ids?: unknown[];
+      fromIndex?: bigint;
+      signal?: AbortSignal;
+    } = {},
+  ): AsyncIterable<WatchEvent> {
+    const ids =
+      opts.ids === undefined ? new Uint8Array(0) : encodeDoc(toDoc({ ids: opts.ids }, "ids"));
+    const stream = this.store().watch(
+      {
+        collections: opts.collections ?? [],
+        ids,
+        ...(opts.fromIndex !== undefined ? { fromIndex: opts.fromIndex } : {}),
+      },
+      opts.signal === undefined ? {} : { signal: opts.signal },
+    );
+    for await (const res of stream) yield* res.events;
+  }
+
+  /** The status of the current endpoint's node. */
+  status(opts: { signal?: AbortSignal } = {}): Promise<StatusResponse> {
+    return this.#call((e, signal) => this.cluster(e).status({}, { signal }), opts.signal);
+  }
+
+  /** Returns the address of the leader, asking the endpoints in turn. */
+  async leaderAddress(signal?: AbortSignal): Promise<string> {
+    return this.#call(async (e, s) => {
+      const r = await this.cluster(e).getRaftLeader({}, { signal: s });
+      if (!r.known) throw new ConnectError(`no leader known at ${e}`, Code.Unavailable);
+      return r.leaderAddress;
+    }, signal);
+  }
+}
+
+function consistencyOf(c: ReadConsistency | undefined): Consistency {
+  return c === "local" ? Consistency.LOCAL : Consistency.QUORUM;
+}
+
+function outcomeOf(r: ApplyResponse): TxnOutcome {
+  if (r.outcome === Outcome.APPLIED) {
+    return {
+      outcome: "applied",
+      index: r.index,
+      revnos: r.revnos,
+      txnId: r.txnId,
+      duplicate: r.duplicate,
+    };
+  }
+  const a = r.aborted;
+  return {
+    outcome: "aborted",
+    index: r.index,
+    opIndex: a?.opIndex ?? 0,
+    reason: a?.reason ?? "",
+    assert:
+      a === undefined || a.assert.length === 0 ? undefined : decodeDoc(a.assert).get("assert"),
+    txnId: r.txnId,
+    duplicate: r.duplicate,
+  };
+}

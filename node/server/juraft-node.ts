@@ -1,0 +1,269 @@
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { startServer, type ApiServer } from "../api/server.js";
+import { defaultLimits, type ApiLimits } from "../api/context.js";
+import { systemClock, type Clock } from "../cluster/clock.js";
+import {
+  bootstrapDecision,
+  formatEndpoint,
+  ordinalOf,
+  resolvePeers,
+  type Endpoint,
+  type PeerResolver,
+} from "../cluster/discovery.js";
+import { failedPrecondition } from "../cluster/errors.js";
+import { jsonLogger } from "../cluster/logger.js";
+import { MemberBook, encodeMemberContext } from "../cluster/members.js";
+import { PeerClients } from "../cluster/peer-clients.js";
+import { startPromoter } from "../cluster/promoter.js";
+import { RaftRuntime } from "../cluster/runtime.js";
+import { decodeSnapshotData } from "../cluster/snapshot-data.js";
+import { PeerTransport } from "../cluster/transport.js";
+import type { RaftLogger } from "../raft/index.js";
+import { RocksStorage, SnapshotFiles } from "../storage/index.js";
+import { DocumentStore } from "../store/index.js";
+import { WatchHub } from "../watch/index.js";
+import { fileSnapshotStore, rocksLogStore } from "./adapters.js";
+import { newNodeId, readIdentity, writeIdentity, type NodeIdentity } from "./identity.js";
+import { joinCluster, probeForCluster, type Joined } from "./join.js";
+
+/** How to run one node (`juraft serve`). */
+export interface NodeOptions {
+  readonly dataDir: string;
+  /** Stable member name (a pod name on Kubernetes). */
+  readonly name: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  /** host:port other members and clients reach this node at; default the listen address. */
+  readonly advertise?: string;
+  /** Static endpoints of existing members to join through. */
+  readonly join?: readonly Endpoint[];
+  /** A DNS name resolving (SRV or A) to the members (Kubernetes headless Service). */
+  readonly peersDns?: string;
+  readonly resolver?: PeerResolver;
+  /** The expected cluster id (Kubernetes: includes the JuraftCluster UID); new clusters take it. */
+  readonly clusterId?: string;
+  /** A cluster id was already recorded for this cluster: never bootstrap (DESIGN.md §8). */
+  readonly clusterIdRecorded?: boolean;
+  /** Transaction semantics of a new cluster. Default "client". */
+  readonly mode?: "client" | "server";
+  /** Leave promotion of this node (once it joins as a learner) to an operator. */
+  readonly manualPromotion?: boolean;
+  readonly tickMs?: number;
+  readonly electionTick?: number;
+  readonly snapshotEvery?: number;
+  readonly snapshotTrailing?: number;
+  readonly limits?: Partial<ApiLimits>;
+  readonly logger?: RaftLogger;
+  readonly clock?: Clock;
+  readonly signal?: AbortSignal;
+}
+
+/** A running juraft node: storage, runtime, peer transport and API server. */
+export class JuraftNode implements AsyncDisposable {
+  readonly identity: NodeIdentity;
+  readonly runtime: RaftRuntime;
+  readonly hub: WatchHub;
+  readonly #server: ApiServer;
+  readonly #storage: RocksStorage;
+  readonly #stopPromoter: () => void;
+  readonly #clients: PeerClients;
+  #stopped: Promise<void> | undefined;
+
+  private constructor(p: {
+    identity: NodeIdentity;
+    runtime: RaftRuntime;
+    hub: WatchHub;
+    server: ApiServer;
+    storage: RocksStorage;
+    stopPromoter: () => void;
+    clients: PeerClients;
+  }) {
+    this.identity = p.identity;
+    this.runtime = p.runtime;
+    this.hub = p.hub;
+    this.#server = p.server;
+    this.#storage = p.storage;
+    this.#stopPromoter = p.stopPromoter;
+    this.#clients = p.clients;
+  }
+
+  /** The address the API listens on (host:port). */
+  get address(): string {
+    return this.#server.address;
+  }
+
+  /**
+   * Opens the data directory and enters the cluster: restart from data, bootstrap a new cluster
+   * (only when allowed: DESIGN.md §8), or join through existing members as a learner.
+   */
+  static async start(o: NodeOptions): Promise<JuraftNode> {
+    const clock = o.clock ?? systemClock;
+    const advertise = o.advertise ?? `${o.listenHost}:${o.listenPort}`;
+    let logger = o.logger ?? jsonLogger({ fields: { node: o.name } });
+    const storage = await RocksStorage.open(
+      join(o.dataDir, "raft"),
+      o.signal === undefined ? {} : { signal: o.signal },
+    );
+    try {
+      const files = await SnapshotFiles.open(o.dataDir);
+      const clients = new PeerClients();
+      let identity = await readIdentity(o.dataDir);
+      const hasData = identity !== undefined || storage.lastIndex() > 0;
+      const self = { name: o.name, address: advertise };
+      let bootstrap = false;
+      let seedMembers: Joined["members"] = [];
+      if (identity === undefined) {
+        const peers = await discover(o);
+        const found =
+          peers.length > 0 && (await probeForCluster(clients, peers, o.signal)) !== undefined;
+        const decision = bootstrapDecision({
+          ordinal: ordinalOf(o.name),
+          designated: o.join === undefined && o.peersDns === undefined,
+          hasData,
+          clusterIdRecorded: o.clusterIdRecorded ?? false,
+          peersFound: found,
+        });
+        if (decision.action === "refuse") throw failedPrecondition("REFUSED", decision.reason);
+        if (decision.action === "restart") {
+          throw failedPrecondition(
+            "NO_IDENTITY",
+            `start node ${o.name}: ${o.dataDir} holds a Raft log but no node.json; wipe it to join as a new member`,
+          );
+        }
+        if (decision.action === "bootstrap") {
+          identity = {
+            id: newNodeId(),
+            name: o.name,
+            clusterId: o.clusterId ?? randomUUID(),
+            mode: o.mode ?? "client",
+          };
+          bootstrap = true;
+        } else {
+          const joined = await joinCluster(clients, () => discover(o), {
+            ...self,
+            proposedId: newNodeId(),
+            clusterId: o.clusterId ?? "",
+            manualPromotion: o.manualPromotion ?? false,
+            logger,
+            ...(o.signal !== undefined ? { signal: o.signal } : {}),
+          });
+          identity = {
+            id: joined.nodeId,
+            name: o.name,
+            clusterId: joined.clusterId,
+            mode: o.mode ?? "client",
+          };
+          seedMembers = joined.members;
+        }
+      } else if (o.clusterId !== undefined && o.clusterId !== identity.clusterId) {
+        throw failedPrecondition(
+          "CLUSTER_MISMATCH",
+          `start node ${o.name}: ${o.dataDir} belongs to cluster ${identity.clusterId}, expected ${o.clusterId}; a stale volume must be wiped`,
+        );
+      }
+      logger = o.logger ?? jsonLogger({ fields: { node: o.name, id: identity.id.toString() } });
+      const meta = storage.snapshot().metadata;
+      let store = new DocumentStore({ mode: identity.mode });
+      let members = new MemberBook();
+      if (meta.index > 0) {
+        ({ store, members } = await decodeSnapshotData(
+          fileSnapshotStore(files, meta).load(meta.index),
+        ));
+      }
+      // A joiner must be able to answer the leader before its log tells it who the members are.
+      for (const m of seedMembers)
+        if (members.get(m.id) === undefined)
+          members.set(m.id, { name: m.name, address: m.address });
+      const hub = new WatchHub({ startIndex: meta.index });
+      const runtime = new RaftRuntime(
+        {
+          id: identity.id,
+          log: rocksLogStore(storage),
+          snapshots: fileSnapshotStore(files, meta.index > 0 ? meta : undefined),
+          store,
+          members,
+          sink: hub,
+          clock,
+          random: (n) => Math.floor(Math.random() * n),
+          logger,
+          tickMs: o.tickMs ?? 100,
+          electionTick: o.electionTick ?? 10,
+          snapshotEvery: o.snapshotEvery ?? 10_000,
+          snapshotTrailing: o.snapshotTrailing ?? 1_000,
+        },
+        meta.index,
+      );
+      if (bootstrap) {
+        runtime.bootstrap(encodeMemberContext(self));
+        members.set(identity.id, self);
+      }
+      const ctx = {
+        runtime,
+        hub,
+        clusterId: identity.clusterId,
+        self: { id: identity.id, ...self },
+        limits: { ...defaultLimits, ...o.limits },
+        clients,
+        clock,
+        logger,
+        newNodeId,
+      };
+      const server = await startServer(ctx, { host: o.listenHost, port: o.listenPort });
+      await writeIdentity(o.dataDir, identity);
+      const transport = new PeerTransport({
+        self: identity.id,
+        clusterId: identity.clusterId,
+        clients,
+        reports: runtime,
+        logger,
+      });
+      runtime.start(transport);
+      if (bootstrap) runtime.campaign();
+      const stopPromoter = startPromoter(runtime);
+      logger.info(
+        `node ${o.name} (${identity.id}) serving on ${server.address}, cluster ${identity.clusterId}`,
+      );
+      return new JuraftNode({ identity, runtime, hub, server, storage, stopPromoter, clients });
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+  }
+
+  /** Stops in order: hand off leadership, stop Raft, close the API, close storage. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#stopPromoter();
+      await this.runtime.stop();
+      this.hub.close();
+      await this.#server.close();
+      this.#clients.close();
+      await this.#storage.close();
+    })();
+    return this.#stopped;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+async function discover(o: NodeOptions): Promise<Endpoint[]> {
+  const out: Endpoint[] = [...(o.join ?? [])];
+  if (o.peersDns !== undefined) {
+    try {
+      out.push(
+        ...(await resolvePeers(o.peersDns, {
+          ...(o.resolver !== undefined ? { resolver: o.resolver } : {}),
+          ...(o.signal !== undefined ? { signal: o.signal } : {}),
+        })),
+      );
+    } catch (err) {
+      // Not resolvable yet (the first pod of a new StatefulSet): no peers.
+      if (o.signal?.aborted === true) throw err;
+    }
+  }
+  const self = o.advertise ?? `${o.listenHost}:${o.listenPort}`;
+  return out.filter((e) => formatEndpoint(e) !== self);
+}

@@ -3,6 +3,7 @@
  * coded `invalid_argument` error naming the op index and the field.
  */
 import { MAX_BSON_SIZE, oversize } from "./bson-encode.js";
+import { cachedAssert } from "./assert-cache.js";
 import { badInput, q, StoreError } from "./errors.js";
 import { checkId, idKey } from "./id-key.js";
 import type { Matcher } from "./matcher.js";
@@ -108,9 +109,11 @@ function parseAssert(a: unknown): ParsedAssert | null {
   if (a === DOC_MISSING) return { type: "missing" };
   if (typeof a === "string")
     return badInput("BAD_ASSERT", `parse assert: unknown assert ${q(a)}`, { field: "assert" });
-  const query = toDoc(a, "assert");
-  // SPEC §4.1: the runner wraps the assert in $or, so any filter document is accepted.
-  return { type: "query", match: compileFilter(query, "assert"), query };
+  return cachedAssert(a, () => {
+    const query = toDoc(a, "assert");
+    // SPEC §4.1: the runner wraps the assert in $or, so any filter document is accepted.
+    return { type: "query", match: compileFilter(query, "assert"), query };
+  });
 }
 
 /** The stored form of an insert payload (SPEC §2): `_id` first, payload order, `txn-revno`. */

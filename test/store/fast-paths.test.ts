@@ -67,6 +67,33 @@ describe("update shapes are compiled once (SPEC §5.1)", () => {
   });
 });
 
+describe("query asserts are compiled once per exact value (SPEC §4.1)", () => {
+  test("SPEC §4.1: equal-looking asserts of different types stay distinct", () => {
+    const h = harness();
+    seed(h, "x", "a", { v: 5 });
+    const asserted = (assert: object): unknown => {
+      const r = h.run([{ c: "x", _id: "a", assert }]);
+      return r.outcome === "aborted" && r.assert instanceof Map ? r.assert.get("v") : r.outcome;
+    };
+    expect(asserted({ v: 1 })).toBe(1);
+    expect(asserted({ v: 1n })).toBe(1n);
+    expect(Object.is(asserted({ v: 0 }), 0)).toBe(true);
+    expect(Object.is(asserted({ v: -0 }), -0)).toBe(true);
+    expect(asserted({ v: "1" })).toBe("1");
+    expect(asserted({ v: 5 })).toBe("applied");
+    expect(asserted({ v: { $gt: 4 } })).toBe("applied");
+    expect(asserted({ v: { $gt: 5 } })).toBeInstanceOf(Map);
+  });
+  test("SPEC §4.1: a bad assert is rejected every time", () => {
+    const h = harness();
+    for (let i = 0; i < 2; i++) {
+      expect(h.run([{ c: "x", _id: "a", assert: { v: { $bogus: 1 } } }])).toMatchObject({
+        error: { reason: "UNKNOWN_OPERATOR" },
+      });
+    }
+  });
+});
+
 describe("$rename never goes through an array (SPEC §5.2, §5.3, as MongoDB's RenameNode)", () => {
   test("SPEC §5.3: a source inside an array is BadValue (code 2); nothing changes", () => {
     const h = harness();

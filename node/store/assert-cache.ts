@@ -1,0 +1,82 @@
+/**
+ * Compiled query asserts by exact value. Juju's asserts repeat: `{life: {$ne: 2}}` on every
+ * unit-state write, `{"txn-revno": N}` and `{version: N}` with small N. Converting and compiling
+ * one was ~5% of apply time; a hit costs building a short key. Matchers are pure functions of the
+ * query (regexes carry no `g`/`y` state) and queries are never mutated, so sharing is invisible.
+ */
+import type { Matcher } from "./matcher.js";
+import type { Doc } from "./values.js";
+
+/** A compiled query assert. */
+export interface CompiledAssert {
+  readonly type: "query";
+  readonly match: Matcher;
+  readonly query: Doc;
+}
+
+const cache = new Map<string, CompiledAssert>();
+const MAX_ENTRIES = 4096;
+const MAX_KEY = 512;
+const MAX_DEPTH = 8;
+
+function isPlain(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A key that is equal for two inputs exactly when they convert to the same query (types kept:
+ * 1 and 1n differ; every token is self-delimiting), or null for inputs not worth caching (non-plain objects, large or deep).
+ */
+function keyOf(v: unknown, depth: number): string | null {
+  switch (typeof v) {
+    case "string":
+      return `s${v.length}:${v}`;
+    case "number":
+      return Object.is(v, -0) ? "n-0;" : `n${v};`;
+    case "boolean":
+      return v ? "T" : "F";
+    case "bigint":
+      return `l${v};`;
+    case "object": {
+      if (v === null) return "z";
+      if (depth >= MAX_DEPTH) return null;
+      if (Array.isArray(v)) {
+        let k = "[";
+        for (let i = 0; i < v.length; i++) {
+          const e = i in v ? keyOf(v[i] as unknown, depth + 1) : null;
+          if (e === null || k.length > MAX_KEY) return null;
+          k += e;
+        }
+        return `${k}]`;
+      }
+      if (!isPlain(v)) return null;
+      let k = "{";
+      const o = v as Record<string, unknown>;
+      for (const f of Object.keys(o)) {
+        if (o[f] === undefined) continue; // dropped by conversion, as in toDoc
+        const e = keyOf(o[f], depth + 1);
+        if (e === null || k.length > MAX_KEY) return null;
+        k += `${f.length}:${f}${e}`;
+      }
+      return `${k}}`;
+    }
+    case "undefined":
+    case "function":
+    case "symbol":
+      return null;
+  }
+}
+
+/** The cached compile of `input`, or `compile(input)` (cached when cacheable and it succeeds). */
+export function cachedAssert(input: unknown, compile: () => CompiledAssert): CompiledAssert {
+  const key = keyOf(input, 0);
+  if (key === null) return compile();
+  let hit = cache.get(key);
+  if (hit === undefined) {
+    hit = compile();
+    if (cache.size >= MAX_ENTRIES) cache.clear();
+    cache.set(key, hit);
+  }
+  return hit;
+}

@@ -1,0 +1,195 @@
+/**
+ * `juraft`: the one program. `juraft serve` runs a node (a single-node cluster in ./data with no
+ * flags), `juraft local --nodes 3` a local cluster, and the other commands talk to a cluster.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { ConnectError } from "@connectrpc/connect";
+import { JuraftClient } from "../client/index.js";
+import { parseEndpoints, formatEndpoint } from "../cluster/discovery.js";
+import { members, status } from "./admin-commands.js";
+import { dump, find, get, txn, watch } from "./data-commands.js";
+import { CliError, ExitCode } from "./exit.js";
+import { local } from "./local.js";
+import { serve, type ServeFlags } from "./serve.js";
+
+const print = (line: string): void => {
+  process.stdout.write(line + "\n");
+};
+
+function clientOf(program: Command): JuraftClient {
+  const opts = program.opts<{ endpoints: string }>();
+  let endpoints: string[];
+  try {
+    endpoints = parseEndpoints(opts.endpoints).map(formatEndpoint);
+  } catch (err) {
+    throw new CliError(
+      `--endpoints: ${err instanceof Error ? err.message : String(err)}`,
+      ExitCode.usage,
+    );
+  }
+  return new JuraftClient({ endpoints });
+}
+
+/** Runs a client command, closing the client and setting the exit status. */
+function withClient(
+  program: Command,
+  fn: (c: JuraftClient) => Promise<number>,
+): () => Promise<void> {
+  return async () => {
+    const client = clientOf(program);
+    try {
+      process.exitCode = await fn(client);
+    } finally {
+      client.close();
+    }
+  };
+}
+
+function build(): Command {
+  const program = new Command("juraft")
+    .description("A Raft-replicated in-memory document store for Juju (mgo/txn) transactions")
+    .addOption(
+      new Option("--endpoints <list>", "nodes to talk to, host:port,...")
+        .env("JURAFT_ENDPOINTS")
+        .default("127.0.0.1:7070"),
+    )
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command("serve")
+    .description("run a node (no flags: a single-node cluster in ./data on 127.0.0.1:7070)")
+    .option("--data-dir <dir>", "data directory", "./data")
+    .option("--listen <host:port>", "address to serve on", "127.0.0.1:7070")
+    .option("--advertise <host:port>", "address others reach this node at (default: --listen)")
+    .option("--name <name>", "stable member name (default: the host name)")
+    .option("--join <list>", "join an existing cluster through these nodes, host:port,...")
+    .option("--peers-dns <name>", "find peers by resolving this DNS name (SRV or A records)")
+    .option("--cluster-id <id>", "the cluster id to create or expect")
+    .option("--cluster-id-recorded", "a cluster id is recorded for this cluster: never bootstrap")
+    .option(
+      "--mode <mode>",
+      "transaction semantics of a new cluster: client (mgo/txn) or server (sstxn)",
+      "client",
+    )
+    .option("--manual-promotion", "leave promotion of this node to an operator")
+    .option("--tick-ms <ms>", "milliseconds per Raft tick (election timeout is 10 ticks)", "100")
+    .option("--snapshot-every <n>", "snapshot and compact the log every n applied entries", "10000")
+    .option("--log-level <level>", "debug, info or warn", "info")
+    .action((f: ServeFlags) => serve(f));
+
+  program
+    .command("local")
+    .description("run a local cluster of N serve processes on loopback")
+    .option("--nodes <n>", "number of nodes", "3")
+    .option("--base-port <port>", "port of node 0 (node i listens on port + i)", "7070")
+    .option("--data-dir <dir>", "data directory", "./data/local")
+    .option("--log-level <level>", "debug, info or warn", "warn")
+    .action((f: { nodes: string; basePort: string; dataDir: string; logLevel: string }) =>
+      local(f),
+    );
+
+  program
+    .command("txn [ops]")
+    .description('apply a transaction: an Extended JSON array of ops, "-" for stdin, or -f FILE')
+    .option("-f, --file <file>", "read the ops from a file")
+    .option("--txn-id <id>", "transaction id (retries with the same id never apply twice)")
+    .action((ops: string | undefined, f: { file?: string; txnId?: string }) =>
+      withClient(program, (c) => txn(c, print, ops, f))(),
+    );
+
+  program
+    .command("get <collection> <id>")
+    .description("print a document by _id (the id is Extended JSON or a plain string)")
+    .option("--consistency <c>", "quorum or local", "quorum")
+    .action((coll: string, id: string, f: { consistency?: string }) =>
+      withClient(program, (c) => get(c, print, coll, id, f))(),
+    );
+
+  program
+    .command("find <collection> [filter]")
+    .description("print matching documents, one canonical Extended JSON document per line")
+    .option("--consistency <c>", "quorum or local", "quorum")
+    .option("--sort <doc>", "sort document, e.g. '{\"_id\": -1}'")
+    .option("--projection <doc>", "projection document")
+    .option("--limit <n>", "at most n documents")
+    .option("--skip <n>", "skip n documents")
+    .action((coll: string, filter: string | undefined, f: Record<string, string>) =>
+      withClient(program, (c) => find(c, print, coll, filter, f))(),
+    );
+
+  program
+    .command("watch [collections...]")
+    .description("stream change events, one JSON line each, until interrupted")
+    .option("--from <index>", "start at this log index (inclusive)")
+    .action((colls: string[], f: { from?: string }) =>
+      withClient(program, (c) => {
+        const ac = new AbortController();
+        process.once("SIGINT", () => {
+          ac.abort();
+        });
+        process.once("SIGTERM", () => {
+          ac.abort();
+        });
+        return watch(c, print, colls, f, ac.signal);
+      })(),
+    );
+
+  program
+    .command("status")
+    .description("the node's role, term, leader and indexes")
+    .action(() => withClient(program, (c) => status(c, print))());
+
+  program
+    .command("members <action> [args...]")
+    .description(
+      "list | add-learner NAME ADDRESS | promote ID | remove ID | transfer-leadership ID",
+    )
+    .action((action: string, args: string[]) =>
+      withClient(program, (c) => members(c, print, action, args))(),
+    );
+
+  program
+    .command("dump")
+    .description("print the applied state as Extended JSON lines, or write a mongodump directory")
+    .option("--mongodump <dir>", "write <dir>/<db>/<collection>.bson files mongorestore loads")
+    .option("--db <name>", "database name in the dump", "juju")
+    .action((f: { mongodump?: string; db: string }) =>
+      withClient(program, (c) => dump(c, print, f))(),
+    );
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = build();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; every parse error is a usage error.
+      process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      return;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`juraft: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof ConnectError) {
+      const reason = err.metadata.get("juraft-reason");
+      process.stderr.write(
+        `juraft: [${codeName(err)}${reason === null ? "" : ` ${reason}`}] ${err.rawMessage}\n`,
+      );
+      process.exitCode = ExitCode.error;
+      return;
+    }
+    throw err;
+  }
+}
+
+function codeName(err: ConnectError): string {
+  return err.message.slice(1, err.message.indexOf("]"));
+}
+
+await main();

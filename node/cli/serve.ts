@@ -1,0 +1,83 @@
+import { hostname } from "node:os";
+import { parseEndpoints } from "../cluster/discovery.js";
+import { jsonLogger, type LogLevel } from "../cluster/logger.js";
+import { JuraftNode } from "../server/juraft-node.js";
+import { usage } from "./exit.js";
+import { formatExtJson } from "./ejson-io.js";
+
+/** Options of `juraft serve`, as commander parses them. */
+export interface ServeFlags {
+  readonly dataDir: string;
+  readonly listen: string;
+  readonly advertise?: string;
+  readonly name?: string;
+  readonly join?: string;
+  readonly peersDns?: string;
+  readonly clusterId?: string;
+  readonly clusterIdRecorded?: boolean;
+  readonly mode: string;
+  readonly manualPromotion?: boolean;
+  readonly tickMs: string;
+  readonly snapshotEvery: string;
+  readonly logLevel: string;
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0)
+    throw usage(`serve: ${flag} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * `juraft serve`: runs one node until SIGTERM/SIGINT (leadership is handed off first; a shutdown
+ * is not a leave). SIGHUP prints the applied state as Extended JSON (the seed's debugging aid).
+ */
+export async function serve(f: ServeFlags): Promise<void> {
+  const [listen] = parseEndpoints(f.listen);
+  if (listen === undefined) throw usage("serve: --listen needs host:port");
+  if (f.mode !== "client" && f.mode !== "server")
+    throw usage(`serve: --mode must be client or server, got ${JSON.stringify(f.mode)}`);
+  const level = f.logLevel as LogLevel;
+  if (!["debug", "info", "warn"].includes(level))
+    throw usage(`serve: --log-level must be debug, info or warn`);
+  const name = f.name ?? hostname();
+  const node = await JuraftNode.start({
+    dataDir: f.dataDir,
+    name,
+    listenHost: listen.host,
+    listenPort: listen.port,
+    ...(f.advertise !== undefined ? { advertise: f.advertise } : {}),
+    ...(f.join !== undefined ? { join: parseEndpoints(f.join) } : {}),
+    ...(f.peersDns !== undefined ? { peersDns: f.peersDns } : {}),
+    ...(f.clusterId !== undefined ? { clusterId: f.clusterId } : {}),
+    clusterIdRecorded: f.clusterIdRecorded === true,
+    mode: f.mode,
+    manualPromotion: f.manualPromotion === true,
+    tickMs: positiveInt(f.tickMs, "--tick-ms"),
+    snapshotEvery: positiveInt(f.snapshotEvery, "--snapshot-every"),
+    logger: jsonLogger({ level, fields: { node: name } }),
+  });
+  process.stdout.write(
+    `${JSON.stringify({ event: "serving", name, id: node.identity.id.toString(), address: node.address, clusterId: node.identity.clusterId })}\n`,
+  );
+  process.on("SIGHUP", () => {
+    const store = node.runtime.store;
+    for (const c of store.listCollections()) {
+      for (const doc of store.find(c))
+        process.stdout.write(
+          `{"collection":${JSON.stringify(c)},"document":${formatExtJson(doc)}}\n`,
+        );
+    }
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+  await node.stop();
+}

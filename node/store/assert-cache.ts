@@ -68,8 +68,65 @@ function keyOf(v: unknown, depth: number): string | null {
   }
 }
 
+/**
+ * The commonest asserts are chains of one-field documents ending in a scalar (`{"txn-revno": 7}`,
+ * `{life: {$ne: 2}}`). Those are looked up through Maps keyed by field name, then by the scalar
+ * itself: no key string to build and hash. Map keys compare by SameValueZero, so 1, 1n, "1" and
+ * true stay distinct; -0 (equal to 0 there, but a double) takes the string-key path.
+ */
+class Chain {
+  readonly next = new Map<string, Chain>();
+  readonly leaf = new Map<unknown, CompiledAssert>();
+}
+let chains = new Chain();
+let chainEntries = 0;
+
+/** The leaf map and scalar of a one-field chain, or null. */
+function chainOf(input: unknown): { leaf: Map<unknown, CompiledAssert>; x: unknown } | null {
+  let v = input;
+  let node = chains;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (typeof v !== "object" || v === null || Array.isArray(v) || !isPlain(v)) return null;
+    let field: string | undefined;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      if (field !== undefined) return null;
+      field = k;
+    }
+    if (field === undefined) return null;
+    const x: unknown = (v as Record<string, unknown>)[field];
+    let nextNode = node.next.get(field);
+    if (nextNode === undefined) {
+      nextNode = new Chain();
+      node.next.set(field, nextNode);
+      chainEntries++;
+    }
+    node = nextNode;
+    const t = typeof x;
+    if (t === "string" || t === "boolean" || t === "bigint" || x === null)
+      return { leaf: node.leaf, x };
+    if (t === "number") return Object.is(x, -0) ? null : { leaf: node.leaf, x };
+    v = x;
+  }
+  return null;
+}
+
 /** The cached compile of `input`, or `compile(input)` (cached when cacheable and it succeeds). */
 export function cachedAssert(input: unknown, compile: () => CompiledAssert): CompiledAssert {
+  if (chainEntries > MAX_ENTRIES) {
+    chains = new Chain();
+    chainEntries = 0;
+  }
+  const chain = chainOf(input);
+  if (chain !== null) {
+    let hit = chain.leaf.get(chain.x);
+    if (hit === undefined) {
+      hit = compile();
+      chain.leaf.set(chain.x, hit);
+      chainEntries++;
+    }
+    return hit;
+  }
   const key = keyOf(input, 0);
   if (key === null) return compile();
   let hit = cache.get(key);

@@ -1,3 +1,4 @@
+/* global process, console */
 // Prints line coverage per top-level folder of node/ from jest's json-summary (npm test runs it
 // after jest). The 90% floor for node/raft is enforced by jest's coverageThreshold.
 import { readFileSync } from "node:fs";

@@ -50,6 +50,11 @@ export interface SnapshotStore {
 /** Receives applied changes, in log order (the watcher hub). */
 export interface ChangeSink {
   publish(index: Index, events: readonly ChangeEvent[]): void;
+  /**
+   * The state jumped to `index` (a snapshot was installed): changes before it are unknown, so
+   * watchers that would miss them end with COMPACTED and must read again.
+   */
+  compactTo(index: Index): void;
 }
 
 /** Callbacks a transport uses to report delivery problems to Raft. */

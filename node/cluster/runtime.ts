@@ -355,6 +355,7 @@ export class RaftRuntime {
     this.#transport?.setMembers(members);
     this.#applied = meta.index;
     this.#snapshotIndex = meta.index;
+    this.#o.sink.compactTo(meta.index);
     this.#o.logger.info(`${this.id} installed snapshot at ${meta.index} (term ${meta.term})`);
   }
 

@@ -20,7 +20,10 @@ function newRuntime(
       snapshots: new MemorySnapshotStore(),
       store: new DocumentStore(),
       members: new MemberBook(),
-      sink: { publish: (_i, ev) => events.push([...ev]) },
+      sink: {
+        publish: (_i, ev) => events.push([...ev]),
+        compactTo: () => undefined,
+      },
       clock: systemClock,
       random: (n) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n,
       logger: discardLogger,
@@ -98,5 +101,38 @@ describe("RaftRuntime", () => {
     await b.linearizableRead();
     expect(b.store.count("units")).toBe(40);
     await Promise.all([a.stop(), b.stop(), c.stop()]);
+  });
+
+  test("a member added after compaction catches up through a streamed snapshot", async () => {
+    const net = new LoopbackNetwork();
+    const a = newRuntime(1n, net, [], 10);
+    a.bootstrap(encodeMemberContext({ name: "a", address: "a:1" }));
+    a.start(net.transport(1n));
+    await until("node 1 leads", () => a.status().role === "leader");
+    for (let i = 0; i < 60; i++) {
+      await a.propose({
+        txnId: `s${i}`,
+        ops: ops([{ c: "m", _id: i, insert: { v: i } }]),
+        traceContext: {},
+        timeMs: 0,
+      });
+    }
+    // Snapshots every 10 entries with 5 trailing: the log no longer starts at 1.
+    expect(a.snapshotIndex).toBeGreaterThan(40);
+    const b = newRuntime(2n, net, []);
+    b.start(net.transport(2n));
+    const context = encodeMemberContext({ name: "b", address: "b:1" });
+    await a.proposeConfChange({
+      transition: "auto",
+      changes: [{ type: "addLearner", nodeId: 2n }],
+      context,
+    });
+    await until(
+      "learner 2 installed a snapshot and caught up",
+      () => b.applied >= a.applied && b.snapshotIndex > 0,
+    );
+    expect(b.store.count("m")).toBe(60);
+    expect(b.members.get(1n)?.name).toBe("a");
+    await Promise.all([a.stop(), b.stop()]);
   });
 });

@@ -229,6 +229,7 @@ function commit(
         revno: st.running,
         removedAt: 0,
         removedAtMs: undefined,
+        sizeBound: st.bound,
       });
     } else if (state.options.mode === "client") {
       const slot: Slot = {
@@ -237,6 +238,7 @@ function commit(
         revno: st.running,
         removedAt: index,
         removedAtMs: timeMs,
+        sizeBound: undefined,
       };
       coll.set(st.key, slot);
       state.tombs.push({ c: st.c, key: st.key, slot });

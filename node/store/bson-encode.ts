@@ -299,6 +299,11 @@ function scalarSize(v: Exclude<Value, string | number | Doc | Value[]>): number 
   }
 }
 
+/** A cheap upper bound of a value's encoded size (see {@link docSizeBound}). */
+export function valueSizeBound(v: Value): number {
+  return boundOf(v);
+}
+
 function boundOf(v: Value): number {
   if (typeof v === "string") return 5 + 3 * v.length;
   if (v instanceof Map) return docSizeBound(v);

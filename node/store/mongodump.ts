@@ -109,7 +109,15 @@ function importDoc(coll: Map<string, Slot>, raw: Doc, where: string): void {
   doc.delete(QUEUE_FIELD); // an mgo/txn artefact (SPEC §1): juraft stores no queue
   const key = idKey(id);
   if (coll.has(key)) badInput("BAD_DUMP", `import ${q(where)}: duplicate _id`, { field: where });
-  coll.set(key, { id, doc, revno: revnoOf(doc), removedAt: 0, removedAtMs: undefined });
+  const slot: Slot = {
+    id,
+    doc,
+    revno: revnoOf(doc),
+    removedAt: 0,
+    removedAtMs: undefined,
+    sizeBound: undefined,
+  };
+  coll.set(key, slot);
 }
 
 function importStash(state: StoreState, raw: Doc): void {
@@ -126,7 +134,14 @@ function importStash(state: StoreState, raw: Doc): void {
   }
   const k = idKey(id);
   if (coll.has(k)) return;
-  const slot: Slot = { id, doc: null, revno, removedAt: 0, removedAtMs: undefined };
+  const slot: Slot = {
+    id,
+    doc: null,
+    revno,
+    removedAt: 0,
+    removedAtMs: undefined,
+    sizeBound: undefined,
+  };
   coll.set(k, slot);
   state.tombs.push({ c, key: k, slot });
   state.tombCount++;

@@ -180,6 +180,7 @@ export class SnapshotReader {
       revno: num(d.get("r"), "revno"),
       removedAt: 0,
       removedAtMs: undefined,
+      sizeBound: undefined,
     });
   }
 
@@ -195,6 +196,7 @@ export class SnapshotReader {
       revno: num(d.get("r"), "revno"),
       removedAt: num(d.get("at"), "at"),
       removedAtMs: optNum(d.get("ms"), "ms"),
+      sizeBound: undefined,
     };
     const key = idKey(id);
     coll.set(key, slot);

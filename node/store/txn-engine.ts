@@ -3,7 +3,8 @@
  * every op on working copies, without touching the store. The caller commits the returned writes
  * only when the decision is `applied`, so a transaction is all-or-nothing.
  */
-import { MAX_BSON_SIZE, oversize } from "./bson-encode.js";
+import { MAX_BSON_SIZE, docSizeBound, oversize } from "./bson-encode.js";
+import { growthBound } from "./size-bound.js";
 import { valuesEqual } from "./compare.js";
 import { ErrorCode, StoreError, invariant, q } from "./errors.js";
 import { MAX_DEPTH } from "./normalize.js";
@@ -28,6 +29,8 @@ export interface Slot {
   readonly removedAt: number;
   /** Entry timestamp (ms) at which a tombstone was made, if the entry carried one. */
   readonly removedAtMs: number | undefined;
+  /** An upper bound of the document's BSON size (see size-bound.ts), if known. */
+  readonly sizeBound?: number | undefined;
 }
 
 /** Working state of one document during a transaction. */
@@ -40,6 +43,8 @@ export interface DocState {
   readonly pre: number;
   running: number;
   doc: Doc | null;
+  /** Upper bound of `doc`'s BSON size, if known. */
+  bound: number | undefined;
   changed: boolean;
 }
 
@@ -118,6 +123,7 @@ function stateFor(states: States, op: ParsedOp, lookup: SlotLookup, mode: TxnMod
       pre,
       running: pre,
       doc: before?.doc ?? null,
+      bound: before?.sizeBound,
       changed: false,
     };
     states.add(st);
@@ -183,26 +189,32 @@ export function decide(ops: readonly ParsedOp[], lookup: SlotLookup, ctx: Engine
   }
 }
 
-function updated(
+/** Applies an update to a document state (its doc and size bound), or throws naming op `i`. */
+function update(
+  st: DocState,
   doc: Doc,
-  update: CompiledUpdate,
+  upd: CompiledUpdate,
   revno: number,
   ctx: EngineContext,
   i: number,
-): Doc {
-  let next: Doc;
+): void {
   try {
-    next = applyUpdate(doc, update, { revno: revnoValue(revno), timeMs: ctx.timeMs });
-    checkResult(doc, next, update);
+    const next = applyUpdate(doc, upd, { revno: revnoValue(revno), timeMs: ctx.timeMs });
+    st.bound = checkResult(doc, next, upd, st.bound);
+    st.doc = next;
   } catch (e) {
     if (e instanceof StoreError) throw e.atOp(i);
     throw e;
   }
-  return next;
 }
 
-/** Post-update checks: `_id` immutable (code 66), 16 MB, nesting depth. */
-function checkResult(before: Doc, after: Doc, update: CompiledUpdate): void {
+/** Post-update checks: `_id` immutable (code 66), 16 MB, nesting depth; returns a size bound. */
+function checkResult(
+  before: Doc,
+  after: Doc,
+  update: CompiledUpdate,
+  bound: number | undefined,
+): number {
   if (update.touchesId) {
     const a = before.get("_id");
     const b = after.get("_id");
@@ -228,7 +240,11 @@ function checkResult(before: Doc, after: Doc, update: CompiledUpdate): void {
       },
     );
   }
-  const size = oversize(after);
+  // The stored bound plus what the update can add, when that is clearly under the limit.
+  const grown = bound === undefined ? Number.POSITIVE_INFINITY : bound + growthBound(update);
+  if (grown <= MAX_BSON_SIZE) return grown;
+  const fresh = docSizeBound(after);
+  const size = fresh <= MAX_BSON_SIZE ? 0 : oversize(after);
   if (size > 0) {
     throw new StoreError(
       ErrorCode.invalidArgument,
@@ -240,6 +256,7 @@ function checkResult(before: Doc, after: Doc, update: CompiledUpdate): void {
       },
     );
   }
+  return fresh;
 }
 
 /** Small revnos as shared bigints: most documents' revnos are small, and each update stored a
@@ -279,6 +296,7 @@ function applyClient(
         if (r < 0) {
           logged = -r + 1;
           st.doc = withRevno(a.doc, logged);
+          st.bound = a.bound;
           skipped = false;
         }
         break;
@@ -286,7 +304,7 @@ function applyClient(
         if (r >= 0) {
           invariant(st.doc !== null, "a non-negative running revno means the document exists");
           logged = r + 1;
-          st.doc = updated(st.doc, a.update, logged, ctx, i);
+          update(st, st.doc, a.update, logged, ctx, i);
           skipped = false;
         }
         break;
@@ -330,6 +348,7 @@ function applyServer(
         if (st.doc !== null) return { outcome: "aborted", op: i, reason: "duplicate_key" };
         logged = 2;
         st.doc = withRevno(a.doc, 2);
+        st.bound = a.bound;
         break;
       case "update": // SPEC §7: update of a missing document is "not found", rolled back.
         if (st.doc === null) {
@@ -347,7 +366,7 @@ function applyServer(
           };
         }
         logged = st.pre + 1;
-        st.doc = updated(st.doc, a.update, logged, ctx, i);
+        update(st, st.doc, a.update, logged, ctx, i);
         break;
       case "remove": // SPEC §6.1: logs -(r + 1) from the pre-transaction revno; no tombstone.
         logged = -st.pre - 1;

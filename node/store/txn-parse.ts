@@ -2,7 +2,7 @@
  * Validation of a transaction's ops before anything happens (SPEC §2): every malformed op is a
  * coded `invalid_argument` error naming the op index and the field.
  */
-import { MAX_BSON_SIZE, oversize } from "./bson-encode.js";
+import { MAX_BSON_SIZE, docSizeBound, oversize } from "./bson-encode.js";
 import { cachedAssert } from "./assert-cache.js";
 import { badInput, q, StoreError } from "./errors.js";
 import { checkId, idKey } from "./id-key.js";
@@ -22,7 +22,7 @@ export type ParsedAssert =
 /** What an op does (SPEC §2 "Combinations"). */
 export type OpAction =
   | { readonly kind: "assert" }
-  | { readonly kind: "insert"; readonly doc: Doc }
+  | { readonly kind: "insert"; readonly doc: Doc; readonly bound: number }
   | { readonly kind: "update"; readonly update: CompiledUpdate }
   | { readonly kind: "remove" };
 
@@ -117,13 +117,14 @@ function parseAssert(a: unknown): ParsedAssert | null {
 }
 
 /** The stored form of an insert payload (SPEC §2): `_id` first, payload order, `txn-revno`. */
-function parseInsert(payload: unknown, id: Value): Doc {
+function parseInsert(payload: unknown, id: Value): OpAction {
   const doc: Doc = new Map([["_id", id]]);
   toDocInto(doc, payload, "insert"); // a payload `_id` lands in first place, and is replaced:
   doc.set("_id", id); // the op's `_id` is the document's (SPEC §2)
   if (!doc.has(REVNO_FIELD)) doc.set(REVNO_FIELD, 0n);
   checkStorable(doc, "insert");
-  const size = oversize(doc);
+  const bound = docSizeBound(doc) + 16; // + the revno stamped in at apply (8-byte int64)
+  const size = bound <= MAX_BSON_SIZE ? 0 : oversize(doc);
   if (size > 0) {
     badInput(
       "DOCUMENT_TOO_LARGE",
@@ -134,7 +135,7 @@ function parseInsert(payload: unknown, id: Value): Doc {
       },
     );
   }
-  return doc;
+  return { kind: "insert", doc, bound };
 }
 
 function parseRemove(r: unknown): boolean {
@@ -149,7 +150,7 @@ function parseAction(f: OpFields, id: Value): OpAction {
   if (n > 1) badInput("MULTIPLE_ACTIONS", "parse op: more than one of Insert/Update/Remove set");
   if (n === 0 && f.assert === undefined)
     badInput("NO_ACTION", "parse op: none of Assert/Insert/Update/Remove set");
-  if (f.insert !== undefined) return { kind: "insert", doc: parseInsert(f.insert, id) };
+  if (f.insert !== undefined) return parseInsert(f.insert, id);
   if (f.update !== undefined)
     return { kind: "update", update: compileUpdateInput(f.update, "update") };
   return remove ? { kind: "remove" } : { kind: "assert" };

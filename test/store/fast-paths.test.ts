@@ -129,6 +129,26 @@ describe("$rename never goes through an array (SPEC §5.2, §5.3, as MongoDB's R
   });
 });
 
+describe("the 16 MB limit with stored size bounds (issue 3, Bad input)", () => {
+  test("SPEC §5.1: updates growing a document past 16 MB are rejected, one at a time", () => {
+    const h = harness();
+    seed(h, "x", "a", {});
+    const mb = "x".repeat(1_000_000);
+    for (let i = 0; i < 16; i++) {
+      const r = h.run([{ c: "x", _id: "a", update: { $set: { [`f${i}`]: mb } } }]);
+      expect(r.outcome).toBe("applied");
+    }
+    const r = h.run([{ c: "x", _id: "a", update: { $push: { arr: mb } } }]);
+    expect(r).toMatchObject({
+      outcome: "rejected",
+      error: { reason: "DOCUMENT_TOO_LARGE", mongoCode: 17419 },
+    });
+    expect(h.store.get("x", "a")?.has("arr")).toBe(false);
+    const small = h.run([{ c: "x", _id: "a", update: { $unset: { f0: 1 }, $set: { g: 1 } } }]);
+    expect(small.outcome).toBe("applied");
+  });
+});
+
 describe("idempotency table (SPEC §8)", () => {
   const rec = (index: number): TxnRecord => ({ index, result: { outcome: "applied", revnos: [] } });
 

@@ -217,12 +217,13 @@ function commit(
   for (const st of d.states) {
     if (!st.changed) continue;
     const coll = collection(state, st.c);
-    if (st.before !== undefined && st.before.doc === null && coll.get(st.key) === st.before)
-      state.tombCount--;
+    // st.before is the current slot: decide read it, and nothing changed since.
+    const wasTomb = st.before !== undefined && st.before.doc === null;
+    if (wasTomb) state.tombCount--;
     if (st.doc !== null) {
       // A re-inserted document moves to the end of natural order, wherever its tombstone was,
       // so natural order does not depend on where tombstones sit (snapshot determinism).
-      if (coll.get(st.key)?.doc === null) coll.delete(st.key);
+      if (wasTomb) coll.delete(st.key);
       coll.set(st.key, {
         id: st.id,
         doc: st.doc,

@@ -45,24 +45,35 @@ type FieldName = "c" | "_id" | "assert" | "insert" | "update" | "remove";
 /** An op's fields by canonical name; `undefined` = absent (null values count as absent). */
 type OpFields = Record<FieldName, unknown>;
 
-/** Long field names and mgo/txn's BSON names (`c d a i u r`) of an op. */
-const FIELDS: Record<string, FieldName> = {
-  c: "c",
-  _id: "_id",
-  d: "_id",
-  id: "_id",
-  assert: "assert",
-  a: "assert",
-  insert: "insert",
-  i: "insert",
-  update: "update",
-  u: "update",
-  remove: "remove",
-  r: "remove",
-};
+/** The canonical name of an op field: long names and mgo/txn's BSON names (`c d a i u r`). */
+function fieldName(k: unknown): FieldName | undefined {
+  // A switch on constants, not a lookup table: a keyed load with varying keys was ~3% of apply.
+  switch (k) {
+    case "c":
+      return "c";
+    case "_id":
+    case "d":
+    case "id":
+      return "_id";
+    case "assert":
+    case "a":
+      return "assert";
+    case "insert":
+    case "i":
+      return "insert";
+    case "update":
+    case "u":
+      return "update";
+    case "remove":
+    case "r":
+      return "remove";
+    default:
+      return undefined;
+  }
+}
 
 function addField(out: OpFields, k: unknown, v: unknown): void {
-  const name = typeof k === "string" && Object.hasOwn(FIELDS, k) ? FIELDS[k] : undefined;
+  const name = fieldName(k);
   if (name === undefined) {
     badInput("UNKNOWN_OP_FIELD", `parse op: unknown field ${q(String(k))}`, { field: String(k) });
   }

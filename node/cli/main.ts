@@ -64,7 +64,11 @@ function build(): Command {
     .option("--advertise <host:port>", "address others reach this node at (default: --listen)")
     .option("--name <name>", "stable member name (default: the host name)")
     .option("--join <list>", "join an existing cluster through these nodes, host:port,...")
-    .option("--peers-dns <name>", "find peers by resolving this DNS name (SRV or A records)")
+    .option(
+      "--peers-dns <name[:port]>",
+      "find peers by resolving this DNS name (SRV, or A/AAAA records on port, default 7070)",
+    )
+    .option("--dns-server <host:port>", "DNS server for --peers-dns (default: the system's)")
     .option("--cluster-id <id>", "the cluster id to create or expect")
     .option("--cluster-id-recorded", "a cluster id is recorded for this cluster: never bootstrap")
     .option(
@@ -75,6 +79,11 @@ function build(): Command {
     .option("--manual-promotion", "leave promotion of this node to an operator")
     .option("--tick-ms <ms>", "milliseconds per Raft tick (election timeout is 10 ticks)", "100")
     .option("--snapshot-every <n>", "snapshot and compact the log every n applied entries", "10000")
+    .option(
+      "--snapshot-trailing <n>",
+      "log entries kept behind a snapshot for slow followers",
+      "1000",
+    )
     .option("--log-level <level>", "debug, info or warn", "info")
     .action((f: ServeFlags) => serve(f));
 

@@ -1,5 +1,6 @@
+import { promises as dns } from "node:dns";
 import { hostname } from "node:os";
-import { parseEndpoints } from "../cluster/discovery.js";
+import { formatEndpoint, parseEndpoints, type Endpoint } from "../cluster/discovery.js";
 import { jsonLogger, type LogLevel } from "../cluster/logger.js";
 import { JuraftNode } from "../server/juraft-node.js";
 import { usage } from "./exit.js";
@@ -13,12 +14,14 @@ export interface ServeFlags {
   readonly name?: string;
   readonly join?: string;
   readonly peersDns?: string;
+  readonly dnsServer?: string;
   readonly clusterId?: string;
   readonly clusterIdRecorded?: boolean;
   readonly mode: string;
   readonly manualPromotion?: boolean;
   readonly tickMs: string;
   readonly snapshotEvery: string;
+  readonly snapshotTrailing: string;
   readonly logLevel: string;
 }
 
@@ -27,6 +30,48 @@ function positiveInt(v: string, flag: string): number {
   if (!Number.isInteger(n) || n <= 0)
     throw usage(`serve: ${flag} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+function nonNegativeInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw usage(`serve: ${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * `--peers-dns NAME[:PORT]`: the name to resolve and the port of peers found through A/AAAA
+ * records (SRV answers carry their own port). Without a port, A/AAAA answers use 7070.
+ */
+function peersDnsOf(v: string): { peersDns: string; peersDnsPort?: number } {
+  if (!v.includes(":")) return { peersDns: v };
+  const [e] = endpointsOf(v, "--peers-dns");
+  if (e === undefined) throw usage("serve: --peers-dns needs NAME or NAME:PORT");
+  return { peersDns: e.host, peersDnsPort: e.port };
+}
+
+function endpointsOf(v: string, flag: string, defaultPort?: number): Endpoint[] {
+  try {
+    return parseEndpoints(v, defaultPort === undefined ? {} : { defaultPort });
+  } catch (err) {
+    throw usage(`serve: ${flag}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * `--dns-server HOST:PORT`: a resolver asking only that server (tests run an in-process DNS
+ * server; a pod may name its cluster DNS explicitly). Default: the system's resolver.
+ */
+function resolverOf(v: string): dns.Resolver {
+  const [e] = endpointsOf(v, "--dns-server", 53);
+  if (e === undefined) throw usage("serve: --dns-server needs HOST:PORT");
+  const resolver = new dns.Resolver({ timeout: 2000, tries: 2 });
+  try {
+    resolver.setServers([formatEndpoint(e)]);
+  } catch (err) {
+    throw usage(`serve: --dns-server: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return resolver;
 }
 
 /**
@@ -49,13 +94,15 @@ export async function serve(f: ServeFlags): Promise<void> {
     listenPort: listen.port,
     ...(f.advertise !== undefined ? { advertise: f.advertise } : {}),
     ...(f.join !== undefined ? { join: parseEndpoints(f.join) } : {}),
-    ...(f.peersDns !== undefined ? { peersDns: f.peersDns } : {}),
+    ...(f.peersDns !== undefined ? peersDnsOf(f.peersDns) : {}),
+    ...(f.dnsServer !== undefined ? { resolver: resolverOf(f.dnsServer) } : {}),
     ...(f.clusterId !== undefined ? { clusterId: f.clusterId } : {}),
     clusterIdRecorded: f.clusterIdRecorded === true,
     mode: f.mode,
     manualPromotion: f.manualPromotion === true,
     tickMs: positiveInt(f.tickMs, "--tick-ms"),
     snapshotEvery: positiveInt(f.snapshotEvery, "--snapshot-every"),
+    snapshotTrailing: nonNegativeInt(f.snapshotTrailing, "--snapshot-trailing"),
     logger: jsonLogger({ level, fields: { node: name } }),
   });
   process.stdout.write(

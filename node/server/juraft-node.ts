@@ -40,6 +40,8 @@ export interface NodeOptions {
   readonly join?: readonly Endpoint[];
   /** A DNS name resolving (SRV or A) to the members (Kubernetes headless Service). */
   readonly peersDns?: string;
+  /** Port of peers found through A/AAAA records of `peersDns` (SRV answers carry their own). */
+  readonly peersDnsPort?: number;
   readonly resolver?: PeerResolver;
   /** The expected cluster id (Kubernetes: includes the JuraftCluster UID); new clusters take it. */
   readonly clusterId?: string;
@@ -256,6 +258,7 @@ async function discover(o: NodeOptions): Promise<Endpoint[]> {
       out.push(
         ...(await resolvePeers(o.peersDns, {
           ...(o.resolver !== undefined ? { resolver: o.resolver } : {}),
+          ...(o.peersDnsPort !== undefined ? { port: o.peersDnsPort } : {}),
           ...(o.signal !== undefined ? { signal: o.signal } : {}),
         })),
       );

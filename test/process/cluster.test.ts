@@ -194,11 +194,15 @@ test("kill -9 of the leader under concurrent writers loses no acknowledged write
   );
   stop = true;
   await all;
-  const failoverMs = (firstAckAfterKill ?? Number.NaN) - killAt;
-  const freshMs = (firstFreshAckAfterKill ?? Number.NaN) - killAt;
+  // The failover time counts from the kill to the first acknowledgement of a write *started*
+  // after it: a write the old leader committed just before dying can be acknowledged a few
+  // milliseconds after the kill and says nothing about the new leader.
+  const failoverMs = (firstFreshAckAfterKill ?? Number.NaN) - killAt;
+  const anyAckMs = (firstAckAfterKill ?? Number.NaN) - killAt;
   console.log(
-    `failover: leader ${leader.name} killed -> first acknowledged write ${failoverMs.toFixed(0)} ms ` +
-      `(first write started after the kill: ${freshMs.toFixed(0)} ms); ${acked.size} writes acknowledged`,
+    `failover: leader ${leader.name} killed -> first acknowledged write started after the kill ` +
+      `${failoverMs.toFixed(0)} ms (first acknowledgement of any write: ${anyAckMs.toFixed(0)} ms); ` +
+      `${acked.size} writes acknowledged`,
   );
   expect(aborted).toEqual([]);
   expect(failoverMs).toBeLessThan(10_000);

@@ -79,7 +79,8 @@ function resolverOf(v: string): dns.Resolver {
  * is not a leave). SIGHUP prints the applied state as Extended JSON (the seed's debugging aid).
  */
 export async function serve(f: ServeFlags): Promise<void> {
-  const [listen] = parseEndpoints(f.listen);
+  // A malformed address is a usage error (exit 2), not a crash with a stack trace.
+  const [listen] = endpointsOf(f.listen, "--listen");
   if (listen === undefined) throw usage("serve: --listen needs host:port");
   if (f.mode !== "client" && f.mode !== "server")
     throw usage(`serve: --mode must be client or server, got ${JSON.stringify(f.mode)}`);
@@ -93,7 +94,7 @@ export async function serve(f: ServeFlags): Promise<void> {
     listenHost: listen.host,
     listenPort: listen.port,
     ...(f.advertise !== undefined ? { advertise: f.advertise } : {}),
-    ...(f.join !== undefined ? { join: parseEndpoints(f.join) } : {}),
+    ...(f.join !== undefined ? { join: endpointsOf(f.join, "--join") } : {}),
     ...(f.peersDns !== undefined ? peersDnsOf(f.peersDns) : {}),
     ...(f.dnsServer !== undefined ? { resolver: resolverOf(f.dnsServer) } : {}),
     ...(f.clusterId !== undefined ? { clusterId: f.clusterId } : {}),

@@ -91,6 +91,9 @@ describe("juraft txn", () => {
       ["unknown flag", ["txn", "--bogus", "[]"]],
       ["unknown command", ["frobnicate"]],
       ["bad --endpoints", ["--endpoints", "a:b:c", "status"]],
+      // These crashed with a stack trace and exit 1 before serve mapped them to usage errors.
+      ["serve --listen a:b:c", ["serve", "--listen", "a:b:c", "--data-dir", join(h.dir, "never")]],
+      ["serve --join 1.2.3:x", ["serve", "--join", "1.2.3:x", "--data-dir", join(h.dir, "never")]],
     ];
     // In parallel: each is a process start; none touches the cluster.
     const results = await Promise.all(

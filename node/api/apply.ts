@@ -8,7 +8,8 @@ import {
   type ApplyResponse,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { ClusterError, invalidArgument, unavailable } from "../cluster/errors.js";
-import { parseOps, type TxnResult } from "../store/index.js";
+import { parseOps } from "../store/index.js";
+import type { ApplyOutcome } from "../cluster/runtime.js";
 import { encodeWrapped, decodeWrapped } from "./codec.js";
 import type { ApiContext } from "./context.js";
 
@@ -82,8 +83,10 @@ export async function applyTxn(
 }
 
 /** Maps the store's outcome to the API response; a rejected transaction becomes its error. */
-export function toApplyResponse(r: TxnResult): ApplyResponse {
+export function toApplyResponse(r: ApplyOutcome): ApplyResponse {
   switch (r.outcome) {
+    case "imported":
+      throw new Error(`apply: entry ${r.index} is an import, not a transaction`);
     case "applied":
       return create(ApplyResponseSchema, {
         outcome: Outcome.APPLIED,

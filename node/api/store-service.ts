@@ -7,7 +7,8 @@ import {
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { WatchResponseSchema } from "../../proto/gen/juraft/store/v1/store_pb.js";
-import { invalidArgument } from "../cluster/errors.js";
+import { Code } from "@connectrpc/connect";
+import { ClusterError, invalidArgument, unavailable } from "../cluster/errors.js";
 import { applyTxn } from "./apply.js";
 import { decodeOptionalDoc, decodeWrapped, encodeDocument, encodeWrapped } from "./codec.js";
 import type { ApiContext } from "./context.js";
@@ -122,6 +123,45 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
       } finally {
         watcher.close();
       }
+    },
+
+    async import(req, hc) {
+      checkCollection(req.collection, "import");
+      const st = ctx.runtime.status();
+      if (st.role !== "leader") {
+        const leader = ctx.runtime.members.get(st.lead);
+        throw unavailable(
+          "NOT_LEADER",
+          `import at node ${ctx.self.id}: not the leader; send it to ${leader?.address ?? "the leader (GetRaftLeader)"}`,
+        );
+      }
+      const bytes = req.documents.reduce((n, d) => n + d.length, 0);
+      if (bytes > ctx.limits.maxTxnBytes) {
+        throw new ClusterError(
+          Code.ResourceExhausted,
+          "IMPORT_TOO_LARGE",
+          `import into ${req.collection}: ${bytes} bytes, more than the limit of ${ctx.limits.maxTxnBytes}`,
+        );
+      }
+      const documents = req.documents.map((d, i) => {
+        if (decodeOptionalDoc(d, `documents[${i}]`) === undefined)
+          throw invalidArgument("BAD_BSON", `import: document ${i} is empty`);
+        return d;
+      });
+      const r = await ctx.runtime.propose(
+        {
+          txnId: "",
+          ops: new Uint8Array(0),
+          traceContext: traceContextOf(hc),
+          timeMs: ctx.clock.now(),
+          import: { collection: req.collection, documents },
+        },
+        hc.signal,
+      );
+      if (r.outcome === "rejected") throw r.error;
+      if (r.outcome !== "imported")
+        throw new Error(`import: entry ${r.index} applied as a transaction`);
+      return { index: BigInt(r.index), count: BigInt(r.count) };
     },
 
     async *dump(req, hc) {

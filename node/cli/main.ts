@@ -8,6 +8,7 @@ import { JuraftClient } from "../client/index.js";
 import { parseEndpoints, formatEndpoint } from "../cluster/discovery.js";
 import { members, status } from "./admin-commands.js";
 import { dump, find, get, txn, watch } from "./data-commands.js";
+import { importDump } from "./import-command.js";
 import { CliError, ExitCode } from "./exit.js";
 import type { ServeFlags } from "./serve.js";
 
@@ -170,6 +171,16 @@ function build(): Command {
     .option("--db <name>", "database name in the dump", "juju")
     .action((f: { mongodump?: string; db: string }) =>
       withClient(program, (c) => dump(c, print, f))(),
+    );
+
+  program
+    .command("import")
+    .description("import a mongodump directory into the running cluster, keeping each txn-revno")
+    .option("--mongodump <dir>", "the dump directory (holding <db>/<collection>.bson)")
+    .option("--db <name>", "database name in the dump", "juju")
+    .option("--batch <n>", "documents per log entry", "1000")
+    .action((f: { mongodump?: string; db: string; batch: string }) =>
+      withClient(program, (c) => importDump(c, print, f))(),
     );
 
   return program;

@@ -17,7 +17,7 @@ import {
   type SnapshotStatus,
 } from "../raft/index.js";
 import type { DocumentStore } from "../store/index.js";
-import { decodeDoc, type TxnResult } from "../store/index.js";
+import { decodeDoc, type ImportResult, type TxnResult } from "../store/index.js";
 import { delay, type Clock, type TimerHandle } from "./clock.js";
 import { decodeCommand, encodeCommand, type TxnCommand } from "./command.js";
 import { ClusterError, unavailable } from "./errors.js";
@@ -49,7 +49,7 @@ export interface RuntimeOptions {
 }
 
 /** What applying a committed entry produced, for the proposer waiting on it. */
-export type ApplyOutcome = TxnResult;
+export type ApplyOutcome = TxnResult | ImportResult;
 
 /** The lifecycle of a runtime. */
 export type RuntimeState = "created" | "running" | "stopping" | "stopped" | "failed";
@@ -333,14 +333,24 @@ export class RaftRuntime {
       this.#confWaiters.applied(e.index, e.term, () => e.index, overwritten);
     } else if (e.data.length > 0) {
       const cmd = decodeCommand(e.data);
-      const ops = decodeDoc(cmd.ops).get("ops");
-      const result = this.#store.applyTxn({
-        index: e.index,
-        txnId: cmd.txnId,
-        ops,
-        timeMs: cmd.timeMs,
-      });
-      this.#o.sink.publish(e.index, result.changes);
+      let result: ApplyOutcome;
+      if (cmd.import !== undefined) {
+        const documents = cmd.import.documents.map((d) => decodeDoc(d));
+        result = this.#store.importDocuments({
+          index: e.index,
+          collection: cmd.import.collection,
+          documents,
+        });
+      } else {
+        const ops = decodeDoc(cmd.ops).get("ops");
+        result = this.#store.applyTxn({
+          index: e.index,
+          txnId: cmd.txnId,
+          ops,
+          timeMs: cmd.timeMs,
+        });
+      }
+      this.#o.sink.publish(e.index, result.outcome === "rejected" ? [] : result.changes);
       this.#proposals.applied(e.index, e.term, () => result, overwritten);
     } else {
       this.#o.sink.publish(e.index, []); // the leader's empty entry: resume positions advance

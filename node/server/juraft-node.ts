@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { startServer, type ApiServer } from "../api/server.js";
 import { defaultLimits, type ApiLimits } from "../api/context.js";
@@ -101,7 +102,10 @@ export class JuraftNode implements AsyncDisposable {
    */
   static async start(o: NodeOptions): Promise<JuraftNode> {
     const clock = o.clock ?? systemClock;
-    const advertise = o.advertise ?? `${o.listenHost}:${o.listenPort}`;
+    // Port 0 means "any free port": pick it now, because the address is advertised to peers
+    // (in the bootstrap entry or the join request) before the server starts.
+    const listenPort = o.listenPort === 0 ? await freePort(o.listenHost) : o.listenPort;
+    const advertise = o.advertise ?? `${o.listenHost}:${listenPort}`;
     let logger = o.logger ?? jsonLogger({ fields: { node: o.name } });
     const storage = await RocksStorage.open(
       join(o.dataDir, "raft"),
@@ -211,7 +215,7 @@ export class JuraftNode implements AsyncDisposable {
         logger,
         newNodeId,
       };
-      const server = await startServer(ctx, { host: o.listenHost, port: o.listenPort });
+      const server = await startServer(ctx, { host: o.listenHost, port: listenPort });
       await writeIdentity(o.dataDir, identity);
       const transport = new PeerTransport({
         self: identity.id,
@@ -249,6 +253,19 @@ export class JuraftNode implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, host, () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => {
+        resolve(port);
+      });
+    });
+  });
 }
 
 async function discover(o: NodeOptions): Promise<Endpoint[]> {

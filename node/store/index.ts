@@ -4,6 +4,7 @@
 export { DocumentStore, resolveOptions } from "./store.js";
 export type { StoreOptions, StoreStats } from "./store.js";
 export type { ChangeEvent, TxnEntry, TxnResult } from "./apply.js";
+export type { ImportEntry, ImportResult } from "./import.js";
 export type { FindOptions } from "./reads.js";
 export { TxnMode } from "./txn-engine.js";
 export { DEFAULT_IDEMPOTENCY, DEFAULT_TOMBSTONES } from "./state.js";
@@ -27,6 +28,7 @@ export { decodeDoc, decodeDocAt } from "./bson-decode.js";
 export { BsonStreamDecoder, decodeStream } from "./bson-stream.js";
 export { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from "./snapshot.js";
 export { SnapshotReader, restoreSnapshot } from "./snapshot-restore.js";
-export { STASH, loadMongodump, metadataJson, mongodumpFiles } from "./mongodump.js";
+export { loadMongodump, metadataJson, mongodumpFiles } from "./mongodump.js";
+export { STASH } from "./dump-format.js";
 export type { DumpFile } from "./mongodump.js";
 export { toCanonicalExtJson } from "./ejson.js";

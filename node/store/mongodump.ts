@@ -6,6 +6,7 @@
  */
 import { BsonWriter } from "./bson-encode.js";
 import { decodeStream } from "./bson-stream.js";
+import { STASH, revnoOf } from "./dump-format.js";
 import { badInput, q } from "./errors.js";
 import { ejsonText } from "./ejson-text.js";
 import { idKey } from "./id-key.js";
@@ -16,7 +17,6 @@ import { DocumentStore, resolveOptions } from "./store.js";
 import type { Slot } from "./txn-engine.js";
 import { REVNO_FIELD } from "./update-compile.js";
 import type { Doc, Value } from "./values.js";
-import { isNumericKind, kindOf, numericOf } from "./values.js";
 
 /** One file of a dump directory: a path relative to the dump root and its bytes. */
 export interface DumpFile {
@@ -24,8 +24,6 @@ export interface DumpFile {
   readonly chunks: Iterable<Uint8Array>;
 }
 
-/** The mgo/txn side collection holding removed documents' revnos (SPEC §1). */
-export const STASH = "txns.stash";
 const QUEUE_FIELD = "txn-queue";
 const CHUNK = 64 * 1024;
 
@@ -77,13 +75,6 @@ export function* mongodumpFiles(store: DocumentStore, db = "juju"): Generator<Du
     yield { path: `${db}/${STASH}.bson`, chunks: docChunks(stashDocs(state)) };
     yield { path: `${db}/${STASH}.metadata.json`, chunks: [enc.encode(metadataJson(STASH))] };
   }
-}
-
-function revnoOf(d: Doc): number {
-  const r = d.get(REVNO_FIELD);
-  if (r === undefined || !isNumericKind(kindOf(r))) return 0;
-  const n = Number(numericOf(r));
-  return Number.isSafeInteger(n) ? n : 0;
 }
 
 function collectionOf(path: string, db: string): string | null {

@@ -14,6 +14,7 @@ import type { TxnMode } from "./txn-engine.js";
 import type { Doc } from "./values.js";
 import { badInput } from "./errors.js";
 import { snapshotChunks } from "./snapshot.js";
+import { applyImport, type ImportEntry, type ImportResult } from "./import.js";
 
 /** Construction options (all replicas of a cluster must use the same ones; they are in the snapshot). */
 export interface StoreOptions {
@@ -107,6 +108,14 @@ export class DocumentStore {
   /** Applies a committed entry; bad input yields `outcome: "rejected"`, never a throw. Throws InvariantError if `index` does not increase. */
   applyTxn(entry: TxnEntry): TxnResult {
     return applyEntry(this.#state, entry);
+  }
+
+  /**
+   * Applies a committed import entry (`juraft import`): documents keep their txn-revno; the
+   * whole entry is rejected with a coded error if any document is malformed.
+   */
+  importDocuments(entry: ImportEntry): ImportResult {
+    return applyImport(this.#state, entry);
   }
 
   /** The document with this `_id`, or undefined. The returned document must not be mutated. */

@@ -1,5 +1,5 @@
 import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
@@ -37,6 +37,8 @@ export async function startServer(
     readMaxBytes: opts.maxRequestBytes ?? 64 * 1024 * 1024,
   });
   const server = http2.createServer(handler);
+  // Raft answers are small and latency-bound: do not let Nagle's algorithm hold them back.
+  server.on("connection", (socket: Socket) => socket.setNoDelay(true));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s: http2.ServerHttp2Session) => {
     sessions.add(s);

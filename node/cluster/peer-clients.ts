@@ -1,4 +1,5 @@
 import { createClient, type Client, type Transport as ConnectTransport } from "@connectrpc/connect";
+import { connect } from "node:net";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { RaftService } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
 import { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
@@ -28,10 +29,20 @@ export class PeerClients {
     if (t === undefined) {
       const baseUrl = `http://${address}`;
       // Our own session manager, so that close() ends the connection deterministically.
-      const sessions = new Http2SessionManager(baseUrl, {
-        pingIntervalMs: 10_000,
-        idleConnectionTimeoutMs: 60_000,
-      });
+      const url = new URL(baseUrl);
+      const sessions = new Http2SessionManager(
+        baseUrl,
+        { pingIntervalMs: 10_000, idleConnectionTimeoutMs: 60_000 },
+        {
+          // Raft messages are small and latency-bound: disable Nagle's algorithm.
+          createConnection: () =>
+            connect({
+              host: url.hostname.replace(/^\[|\]$/g, ""),
+              port: Number(url.port),
+              noDelay: true,
+            }),
+        },
+      );
       const transport = createConnectTransport({
         baseUrl,
         httpVersion: "2",

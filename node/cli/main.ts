@@ -84,6 +84,12 @@ function build(): Command {
       "log entries kept behind a snapshot for slow followers",
       "1000",
     )
+    .option(
+      "--max-txn-bytes <n>",
+      "largest transaction (BSON bytes) accepted",
+      String(16 * 1024 * 1024),
+    )
+    .option("--max-ops <n>", "most ops in one transaction", "10000")
     .option("--log-level <level>", "debug, info or warn", "info")
     // Loaded on demand: the node (RocksDB, Raft, store) is not needed by client commands, and
     // loading it would add about 0.3 s to every `juraft txn`, `get`, `status`...

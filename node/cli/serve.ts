@@ -22,6 +22,8 @@ export interface ServeFlags {
   readonly tickMs: string;
   readonly snapshotEvery: string;
   readonly snapshotTrailing: string;
+  readonly maxTxnBytes: string;
+  readonly maxOps: string;
   readonly logLevel: string;
 }
 
@@ -104,11 +106,23 @@ export async function serve(f: ServeFlags): Promise<void> {
     tickMs: positiveInt(f.tickMs, "--tick-ms"),
     snapshotEvery: positiveInt(f.snapshotEvery, "--snapshot-every"),
     snapshotTrailing: nonNegativeInt(f.snapshotTrailing, "--snapshot-trailing"),
+    limits: {
+      maxTxnBytes: positiveInt(f.maxTxnBytes, "--max-txn-bytes"),
+      maxOps: positiveInt(f.maxOps, "--max-ops"),
+    },
     logger: jsonLogger({ level, fields: { node: name } }),
   });
   process.stdout.write(
     `${JSON.stringify({ event: "serving", name, id: node.identity.id.toString(), address: node.address, clusterId: node.identity.clusterId })}\n`,
   );
+  // A storage error is fatal for the node (DESIGN.md §11): exit so the supervisor restarts it.
+  const watchdog = setInterval(() => {
+    if (node.runtime.state === "failed") {
+      process.stderr.write(`juraft serve: the node failed: ${String(node.runtime.failure)}\n`);
+      process.exit(1);
+    }
+  }, 500);
+  watchdog.unref();
   process.on("SIGHUP", () => {
     const store = node.runtime.store;
     for (const c of store.listCollections()) {

@@ -6,6 +6,7 @@ import {
   RaftErrorCode,
   type ConfChange,
   type Entry,
+  type HardState,
   type Index,
   type Message,
   type NodeId,
@@ -79,6 +80,10 @@ export class RaftRuntime {
   readonly #appliedWaiters = new AppliedWaiters();
   readonly #reads = new ReadWaiters();
   readonly #listeners = new Set<() => void>();
+  /** The role as of the last processed Ready (its softState), not as of now. */
+  #isLeader = false;
+  /** The hard state as last persisted. */
+  #persisted: HardState;
 
   /** Creates a runtime over restored state (`store` and `members` as of `applied`). */
   constructor(o: RuntimeOptions, applied: Index) {
@@ -88,6 +93,7 @@ export class RaftRuntime {
     this.#members = o.members;
     this.#applied = applied;
     this.#snapshotIndex = o.snapshots.latest()?.index ?? 0;
+    this.#persisted = o.log.initialState().hardState;
     this.#raw = new RawNode({
       id: o.id,
       storage: o.log,
@@ -277,7 +283,18 @@ export class RaftRuntime {
   }
 
   async #handleReady(rd: Ready): Promise<void> {
-    const wasLeader = this.#raw.status().role === "leader";
+    // A leader may send its appends and heartbeats while it writes its own log (thesis
+    // §10.2.1): it counts its own acknowledgment only once the write is done (in advance()).
+    // Not when this Ready changes term or vote: a vote must be durable before anyone hears of it.
+    const early =
+      this.#isLeader &&
+      rd.softState === undefined &&
+      (rd.hardState === undefined ||
+        (rd.hardState.term === this.#persisted.term && rd.hardState.vote === this.#persisted.vote));
+    const later = early
+      ? rd.messages.filter((m) => m.type !== "app" && m.type !== "heartbeat")
+      : rd.messages;
+    if (early) this.#send(rd.messages.filter((m) => m.type === "app" || m.type === "heartbeat"));
     // 1. persist: one write, synced when the core asks (term, vote or entries changed).
     await this.#o.log.save(
       {
@@ -287,14 +304,17 @@ export class RaftRuntime {
       },
       { sync: rd.mustSync },
     );
+    if (rd.hardState !== undefined) this.#persisted = rd.hardState;
     // 2. send, only now that what the messages promise is durable.
-    this.#send(rd.messages);
+    this.#send(later);
     // 3. apply.
     if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot.metadata);
     for (const e of rd.committedEntries) this.#apply(e);
     for (const rs of rd.readStates) this.#reads.resolve(rs.context, rs.index);
-    if (rd.softState !== undefined && wasLeader && rd.softState.role !== "leader")
-      this.#lostLeadership();
+    if (rd.softState !== undefined) {
+      if (this.#isLeader && rd.softState.role !== "leader") this.#lostLeadership();
+      this.#isLeader = rd.softState.role === "leader";
+    }
     // 4. advance.
     this.#raw.advance();
     this.#appliedWaiters.advance(this.#applied);

@@ -21,6 +21,7 @@ export type { ReadOnlyOption } from "./read-only.js";
 export type { ProposalPosition } from "./raft.js";
 export { RawNode, type ProgressStatus, type RaftStatus } from "./raw-node.js";
 export { MemoryStorage, type InitialState, type Storage } from "./storage.js";
+export { sliceLogArray, termInLogArray } from "./log-array.js";
 export type { ProgressState } from "./tracker/index.js";
 export {
   majorityCommittedIndex,

@@ -1,4 +1,5 @@
-import { entrySize, emptyConfState, emptyHardState, limitSize } from "./entry.js";
+import { entrySize, emptyConfState, emptyHardState } from "./entry.js";
+import { sliceLogArray, termInLogArray } from "./log-array.js";
 import { RaftError, RaftErrorCode, invariant } from "./errors.js";
 import type { ConfState, Entry, HardState, Index, Snapshot, Term } from "./types.js";
 
@@ -65,38 +66,11 @@ export class MemoryStorage implements Storage {
   }
 
   entries(lo: Index, hi: Index, maxSize: number): readonly Entry[] {
-    const offset = this.#offset();
-    if (lo <= offset) {
-      throw new RaftError(
-        RaftErrorCode.Compacted,
-        `cannot read entry ${lo}: compacted up to ${offset}`,
-      );
-    }
-    if (hi > this.lastIndex() + 1) {
-      throw new RaftError(
-        RaftErrorCode.Unavailable,
-        `cannot read entries up to ${hi - 1}: last index is ${this.lastIndex()}`,
-      );
-    }
-    return limitSize(this.#ents.slice(lo - offset, hi - offset), maxSize);
+    return sliceLogArray(this.#ents, lo, hi, maxSize);
   }
 
   term(index: Index): Term {
-    const offset = this.#offset();
-    if (index < offset) {
-      throw new RaftError(
-        RaftErrorCode.Compacted,
-        `cannot read term ${index}: compacted up to ${offset}`,
-      );
-    }
-    const e = this.#ents[index - offset];
-    if (e === undefined) {
-      throw new RaftError(
-        RaftErrorCode.Unavailable,
-        `cannot read term ${index}: last index is ${this.lastIndex()}`,
-      );
-    }
-    return e.term;
+    return termInLogArray(this.#ents, index);
   }
 
   firstIndex(): Index {

@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createClient,
+  type CallOptions,
+  type Client,
+  type Transport,
+} from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import {
   ClusterService,
@@ -62,6 +69,8 @@ export class JuraftClient implements AsyncDisposable {
   readonly #endpoints: readonly string[];
   readonly #transports = new Map<string, Transport>();
   readonly #sessions: Http2SessionManager[] = [];
+  readonly #stores = new Map<string, Client<typeof StoreService>>();
+  readonly #clusters = new Map<string, Client<typeof ClusterService>>();
   readonly #attempts: number;
   readonly #timeoutMs: number;
   #current = 0;
@@ -97,6 +106,8 @@ export class JuraftClient implements AsyncDisposable {
     for (const s of this.#sessions) s.abort();
     this.#sessions.length = 0;
     this.#transports.clear();
+    this.#stores.clear();
+    this.#clusters.clear();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -106,28 +117,39 @@ export class JuraftClient implements AsyncDisposable {
 
   /** The StoreService client for the current endpoint. */
   store(endpoint = this.#endpoints[this.#current] as string): Client<typeof StoreService> {
-    return createClient(StoreService, this.#transport(endpoint));
+    let c = this.#stores.get(endpoint);
+    if (c === undefined) {
+      c = createClient(StoreService, this.#transport(endpoint));
+      this.#stores.set(endpoint, c);
+    }
+    return c;
   }
 
   /** The ClusterService client for `endpoint` (default: the current one). */
   cluster(endpoint = this.#endpoints[this.#current] as string): Client<typeof ClusterService> {
-    return createClient(ClusterService, this.#transport(endpoint));
+    let c = this.#clusters.get(endpoint);
+    if (c === undefined) {
+      c = createClient(ClusterService, this.#transport(endpoint));
+      this.#clusters.set(endpoint, c);
+    }
+    return c;
   }
 
   async #call<T>(
-    fn: (endpoint: string, signal: AbortSignal) => Promise<T>,
+    fn: (endpoint: string, call: CallOptions) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
+    // Connect's own deadline: cheaper than a timeout signal linked to the caller's per call.
+    const call: CallOptions = {
+      timeoutMs: this.#timeoutMs,
+      ...(signal !== undefined ? { signal } : {}),
+    };
     let last: unknown;
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       signal?.throwIfAborted();
       const endpoint = this.#endpoints[this.#current] as string;
-      const callSignal =
-        signal === undefined
-          ? AbortSignal.timeout(this.#timeoutMs)
-          : AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]);
       try {
-        return await fn(endpoint, callSignal);
+        return await fn(endpoint, call);
       } catch (err) {
         const ce = ConnectError.from(err);
         if (!retryable.has(ce.code) || signal?.aborted === true) throw ce;
@@ -148,7 +170,7 @@ export class JuraftClient implements AsyncDisposable {
     const txnId = opts.txnId ?? randomUUID();
     const bytes = encodeDoc(toDoc({ ops }, "ops"));
     const res = await this.#call(
-      (e, signal) => this.store(e).apply({ txnId, ops: bytes }, { signal }),
+      (e, signal) => this.store(e).apply({ txnId, ops: bytes }, signal),
       opts.signal,
     );
     return outcomeOf(res);
@@ -165,7 +187,7 @@ export class JuraftClient implements AsyncDisposable {
       (e, signal) =>
         this.store(e).get(
           { collection, id: idBytes, consistency: consistencyOf(opts.consistency) },
-          { signal },
+          signal,
         ),
       opts.signal,
     );
@@ -203,7 +225,7 @@ export class JuraftClient implements AsyncDisposable {
             limit: BigInt(opts.limit ?? 0),
             consistency: consistencyOf(opts.consistency),
           },
-          { signal },
+          signal,
         ),
       opts.signal,
     );
@@ -221,7 +243,7 @@ export class JuraftClient implements AsyncDisposable {
       (e, signal) =>
         this.store(e).count(
           { collection, filter, consistency: consistencyOf(opts.consistency) },
-          { signal },
+          signal,
         ),
       opts.signal,
     );
@@ -234,7 +256,7 @@ export class JuraftClient implements AsyncDisposable {
   ): Promise<string[]> {
     const res = await this.#call(
       (e, signal) =>
-        this.store(e).listCollections({ consistency: consistencyOf(opts.consistency) }, { signal }),
+        this.store(e).listCollections({ consistency: consistencyOf(opts.consistency) }, signal),
       opts.signal,
     );
     return res.names;
@@ -264,13 +286,13 @@ export class JuraftClient implements AsyncDisposable {
 
   /** The status of the current endpoint's node. */
   status(opts: { signal?: AbortSignal } = {}): Promise<StatusResponse> {
-    return this.#call((e, signal) => this.cluster(e).status({}, { signal }), opts.signal);
+    return this.#call((e, signal) => this.cluster(e).status({}, signal), opts.signal);
   }
 
   /** Returns the address of the leader, asking the endpoints in turn. */
   async leaderAddress(signal?: AbortSignal): Promise<string> {
     return this.#call(async (e, s) => {
-      const r = await this.cluster(e).getRaftLeader({}, { signal: s });
+      const r = await this.cluster(e).getRaftLeader({}, s);
       if (!r.known) throw new ConnectError(`no leader known at ${e}`, Code.Unavailable);
       return r.leaderAddress;
     }, signal);

@@ -296,7 +296,7 @@ export class RaftRuntime {
       : rd.messages;
     if (early) this.#send(rd.messages.filter((m) => m.type === "app" || m.type === "heartbeat"));
     // 1. persist: one write, synced when the core asks (term, vote or entries changed).
-    await this.#o.log.save(
+    const write = this.#o.log.save(
       {
         ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
         entries: rd.entries,
@@ -304,6 +304,15 @@ export class RaftRuntime {
       },
       { sync: rd.mustSync },
     );
+    if (rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined) {
+      await write;
+    } else {
+      // Only the commit index moved: nothing sent or applied depends on it being on disk (it
+      // is recovered from the log), and the log store keeps writes in order. Do not wait.
+      write.catch((err: unknown) => {
+        this.#fail(err);
+      });
+    }
     if (rd.hardState !== undefined) this.#persisted = rd.hardState;
     // 2. send, only now that what the messages promise is durable.
     this.#send(later);

@@ -1,15 +1,14 @@
 import { resolveConfig, type RaftConfig, type ResolvedRaftConfig } from "./config.js";
-import { Changer, initialNext, restoreConfig, type ConfigAndProgress } from "./confchange/index.js";
+import { Changer, initialNext, restoreConfig } from "./confchange/index.js";
 import { entriesSize } from "./entry.js";
 import { InvariantError, RaftError, RaftErrorCode, invariant } from "./errors.js";
 import { RaftLog } from "./log.js";
-import { jointCommittedIndex, jointVoteResult, sortIds } from "./quorum/index.js";
+import { releasePendingReadIndex } from "./raft-reads.js";
 import { ReadOnly, type ReadIndexRequest } from "./read-only.js";
-import { Progress, ProgressTracker, confStateOf, describeConfig } from "./tracker/index.js";
+import { Progress, ProgressTracker, describeConfig } from "./tracker/index.js";
 import {
   None,
   type ConfChange,
-  type ConfState,
   type Entry,
   type Index,
   type Message,
@@ -455,25 +454,6 @@ export class Raft {
     }
   }
 
-  /**
-   * Steps down a removed leader once a quorum of the new configuration acknowledged a heartbeat
-   * sent after the removal was applied while holding the removal entry: that heartbeat carried a
-   * commit index covering the removal, so they will apply it and elect among themselves.
-   */
-  maybeFinishLeaving(): void {
-    const at = this.leavingAt;
-    if (at === undefined || this.role !== "leader") return;
-    const votes = new Map<NodeId, boolean>();
-    for (const [id, pr] of this.trk.progress) {
-      votes.set(id, pr.ackedHeartbeatTick > at && pr.match >= this.leavingIndex);
-    }
-    if (jointVoteResult(this.trk.config.voters, votes) !== "won") return;
-    this.cfg.logger.info(
-      `${this.id} stepped down: its removal is known to a quorum of the new configuration`,
-    );
-    this.becomeFollower(this.term, None);
-  }
-
   /** Advances commit from the followers' match indexes; true if it moved. */
   maybeCommit(): boolean {
     return this.raftLog.maybeCommit(this.trk.committed(), this.term);
@@ -493,68 +473,12 @@ export class Raft {
       self?.maybeUpdate(Math.min(index, this.raftLog.persistedLastIndex())) === true &&
       this.maybeCommit()
     ) {
-      this.releasePendingReadIndex();
+      releasePendingReadIndex(this);
       this.bcastAppend();
     }
   }
 
   // ---- reads (thesis §6.4) ----
-
-  /** Answers reads that waited for the leader's first commit in its term. */
-  releasePendingReadIndex(): void {
-    if (this.pendingReadIndex.length === 0 || !this.committedEntryInCurrentTerm()) return;
-    const pending = this.pendingReadIndex;
-    this.pendingReadIndex = [];
-    for (const req of pending) this.respondToReadIndex(req);
-  }
-
-  /** Serves a read request on the leader (safe: after a quorum heartbeat; lease: now). */
-  respondToReadIndex(req: ReadIndexRequest): void {
-    const index = this.raftLog.committed;
-    if (this.trk.isSingleton()) {
-      this.answerRead(req, index);
-      return;
-    }
-    if (this.readOnly.option === "leaseBased" && this.leaseValid()) {
-      this.answerRead(req, index);
-      return;
-    }
-    this.readOnly.addRequest(index, req);
-    this.readOnly.recvAck(this.id, req.context);
-    this.bcastHeartbeat(req.context);
-  }
-
-  /** Delivers a read answer locally or to the follower that asked. */
-  answerRead(req: ReadIndexRequest, index: Index): void {
-    if (req.from === None || req.from === this.id) {
-      this.readStates.push({ index, context: req.context });
-    } else {
-      this.send({ type: "readIndexResp", to: req.from, index, context: req.context });
-    }
-  }
-
-  /**
-   * Returns whether the leader's read lease holds: a quorum acknowledged heartbeats sent less
-   * than an election timeout ago, and no transfer is under way (thesis §6.4.1).
-   */
-  leaseValid(): boolean {
-    if (!this.cfg.checkQuorum || this.leadTransferee !== None) return false;
-    const acked = jointCommittedIndex(this.trk.config.voters, (id) =>
-      id === this.id ? this.tickCount : this.trk.progress.get(id)?.ackedHeartbeatTick,
-    );
-    return this.tickCount - acked < this.cfg.electionTick;
-  }
-
-  /**
-   * Whether a follower must ignore a vote request because it heard from a leader less than an
-   * election timeout ago (thesis §4.2.3, §9.6). In lease mode a node that just started also
-   * waits, since it may have promised a lease before it crashed.
-   */
-  inLease(): boolean {
-    if (!this.cfg.checkQuorum || this.electionElapsed >= this.cfg.electionTick) return false;
-    if (this.lead !== None) return true;
-    return this.cfg.readOnlyOption === "leaseBased" && this.tickCount < this.cfg.electionTick;
-  }
 
   // ---- leadership transfer (thesis §3.10) ----
 
@@ -637,85 +561,6 @@ export class Raft {
   }
 
   // ---- membership (thesis §4) ----
-
-  /** Applies a committed conf change and returns the new configuration. */
-  applyConfChange(cc: ConfChange): ConfState {
-    let next: ConfigAndProgress;
-    try {
-      next = new Changer({ config: this.trk.config, progress: this.trk.progress }, (l) =>
-        this.newProgress(l),
-      ).apply(cc);
-    } catch (err) {
-      if (err instanceof RaftError)
-        throw new InvariantError(`committed conf change is invalid: ${err.message}`);
-      throw err;
-    }
-    return this.switchToConfig(next);
-  }
-
-  /** Installs a configuration and reacts to it (step down if removed, commit, replicate). */
-  switchToConfig(next: ConfigAndProgress): ConfState {
-    this.trk.config = next.config;
-    this.trk.progress = next.progress;
-    this.cfg.logger.info(`${this.id} switched to configuration ${describeConfig(next.config)}`);
-    const cs = confStateOf(next.config);
-    const self = this.trk.progress.get(this.id);
-    this.isLearner = self?.isLearner ?? false;
-    if ((self === undefined || this.isLearner) && this.role === "leader") {
-      // A leader removed or demoted steps down once the change is committed (thesis §4.2.2).
-      // Members apply a configuration only once they learn it is committed, and until then they
-      // still count this node's vote; so it keeps replicating (refusing proposals) until a
-      // quorum of the new configuration has acknowledged a heartbeat that carried the commit.
-      if (this.cfg.stepDownOnRemoval) {
-        this.leavingAt = this.tickCount;
-        this.leavingIndex = this.raftLog.committed;
-        this.bcastAppend();
-      }
-      return cs;
-    }
-    if (this.role !== "leader" || cs.voters.length === 0) return cs;
-    if (this.maybeCommit()) {
-      this.releasePendingReadIndex();
-      this.bcastAppend();
-    } else {
-      for (const id of this.trk.memberIds()) if (id !== this.id) this.maybeSendAppend(id, false);
-    }
-    if (this.leadTransferee !== None && !this.trk.isVoter(this.leadTransferee))
-      this.abortLeaderTransfer();
-    return cs;
-  }
-
-  /** Restores from a snapshot sent by the leader; returns whether it was accepted (§7). */
-  restore(snap: Snapshot): boolean {
-    const meta = snap.metadata;
-    if (meta.index <= this.raftLog.committed) return false;
-    if (this.role !== "follower") {
-      // Only a leader of this term sends snapshots, so this node must follow it.
-      this.becomeFollower(this.term + 1, None);
-      return false;
-    }
-    const cs = meta.confState;
-    const members = [...cs.voters, ...cs.learners, ...cs.votersOutgoing];
-    if (!members.includes(this.id)) {
-      this.cfg.logger.warn(
-        `${this.id} attempted to restore snapshot but it is not in the ConfState ${sortIds(members).join(",")}`,
-      );
-      return false;
-    }
-    if (this.raftLog.matchTerm(meta.index, meta.term)) {
-      // The log already has the entry: fast-forward commit instead (etcd).
-      this.raftLog.commitTo(meta.index);
-      return false;
-    }
-    this.raftLog.restore(snap);
-    this.switchToConfig(restoreConfig(cs, (l) => this.newProgress(l)));
-    const self = this.trk.progress.get(this.id);
-    if (self !== undefined) self.match = 0;
-    this.cfg.logger.info(
-      `${this.id} [commit: ${this.raftLog.committed}] restored snapshot [index: ${meta.index}, term: ${meta.term}]`,
-    );
-    return true;
-  }
 
   /** Returns the ids of every member, ascending (deterministic iteration). */
   memberIds(): readonly NodeId[] {

@@ -1,3 +1,4 @@
+import { applyConfChange } from "./raft-membership.js";
 import type { RaftConfig } from "./config.js";
 import { emptyHardState, hardStateEqual } from "./entry.js";
 import { InvariantError, RaftError, RaftErrorCode, invariant } from "./errors.js";
@@ -105,7 +106,7 @@ export class RawNode {
     }));
     r.raftLog.append(entries);
     r.raftLog.committed = entries.length;
-    for (const e of entries) if (e.type === "confChange") r.applyConfChange(e.change);
+    for (const e of entries) if (e.type === "confChange") applyConfChange(r, e.change);
     // Make the first Ready carry the hard state.
     this.#prevHard = emptyHardState;
   }
@@ -205,7 +206,7 @@ export class RawNode {
    * (with its snapshots) and must call this exactly once per committed confChange entry.
    */
   applyConfChange(change: ConfChange): ConfState {
-    return this.#r.applyConfChange(change);
+    return applyConfChange(this.#r, change);
   }
 
   /** Returns whether {@link ready} has work. False while a Ready is outstanding. */

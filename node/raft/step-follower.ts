@@ -1,3 +1,4 @@
+import { restore } from "./raft-membership.js";
 import {
   None,
   type AppMessage,
@@ -111,7 +112,7 @@ export function handleHeartbeat(r: Raft, m: HeartbeatMessage): void {
 /** InstallSnapshot receiver (Raft paper §7). */
 export function handleSnapshot(r: Raft, m: SnapMessage): void {
   const { index, term } = m.snapshot.metadata;
-  if (r.restore(m.snapshot)) {
+  if (restore(r, m.snapshot)) {
     r.cfg.logger.info(
       `${r.id} [commit: ${r.raftLog.committed}] restored snapshot [index: ${index}, term: ${term}]`,
     );

@@ -1,3 +1,5 @@
+import { answerRead, releasePendingReadIndex, respondToReadIndex } from "./raft-reads.js";
+import { maybeFinishLeaving } from "./raft-membership.js";
 import { type AppRespMessage, type HeartbeatRespMessage, type Message } from "./types.js";
 import { jointVoteResult } from "./quorum/index.js";
 import type { Raft } from "./raft.js";
@@ -44,7 +46,7 @@ export function handleReadIndexRequest(r: Raft, from: bigint, context: Uint8Arra
     r.pendingReadIndex.push(req);
     return;
   }
-  r.respondToReadIndex(req);
+  respondToReadIndex(r, req);
 }
 
 function handleAppendResponse(r: Raft, m: AppRespMessage, pr: Progress): void {
@@ -82,7 +84,7 @@ function handleAppendResponse(r: Raft, m: AppRespMessage, pr: Progress): void {
       break;
   }
   if (r.maybeCommit()) {
-    r.releasePendingReadIndex();
+    releasePendingReadIndex(r);
     r.bcastAppend();
   } else if (wasPaused) {
     // The window opened: the follower may have been waiting.
@@ -106,7 +108,7 @@ function handleHeartbeatResponse(r: Raft, m: HeartbeatRespMessage, pr: Progress)
   // slot and let the next append find the gap (it is rejected and the leader probes).
   if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
   if (pr.match < r.raftLog.lastIndex() || pr.state === "probe") r.maybeSendAppend(m.from, true);
-  r.maybeFinishLeaving();
+  maybeFinishLeaving(r);
   if (r.role !== "leader") return;
   if (r.readOnly.option !== "safe" && r.readOnly.pendingCount() === 0) return;
   if (m.context.length === 0) return;
@@ -115,7 +117,7 @@ function handleHeartbeatResponse(r: Raft, m: HeartbeatRespMessage, pr: Progress)
   const votes = new Map<bigint, boolean>();
   for (const id of acks) votes.set(id, true);
   if (jointVoteResult(r.trk.config.voters, votes) !== "won") return;
-  for (const rs of r.readOnly.advance(m.context)) r.answerRead(rs.request, rs.index);
+  for (const rs of r.readOnly.advance(m.context)) answerRead(r, rs.request, rs.index);
 }
 
 /** Handles a report from the transport that a snapshot to `to` finished or failed. */

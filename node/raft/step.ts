@@ -1,3 +1,4 @@
+import { inLease } from "./raft-reads.js";
 import { None, type Message } from "./types.js";
 import type { Raft } from "./raft.js";
 import { stepCandidate } from "./step-candidate.js";
@@ -15,7 +16,7 @@ export function step(r: Raft, m: Message): void {
     if (m.type === "vote" || m.type === "preVote") {
       // A node that heard from a leader recently ignores disruptive candidates, unless the
       // leader itself asked for the election (transfer).
-      if (!m.transfer && r.inLease()) {
+      if (!m.transfer && inLease(r)) {
         r.cfg.logger.info(
           `${r.id} [logterm: ${r.raftLog.lastTerm()}, index: ${r.raftLog.lastIndex()}, vote: ${r.vote}] ignored ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${r.term}: lease is not expired (remaining ticks: ${r.cfg.electionTick - r.electionElapsed})`,
         );

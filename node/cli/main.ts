@@ -11,6 +11,7 @@ import { dump, find, get, txn, watch } from "./data-commands.js";
 import { importDump } from "./import-command.js";
 import { CliError, ExitCode } from "./exit.js";
 import type { ServeFlags } from "./serve.js";
+import type { BenchFlags } from "../bench/bench-command.js";
 
 const print = (line: string): void => {
   process.stdout.write(line + "\n");
@@ -108,6 +109,33 @@ function build(): Command {
     .action(async (f: { nodes: string; basePort: string; dataDir: string; logLevel: string }) => {
       const { local } = await import("./local.js");
       await local(f);
+    });
+
+  program
+    .command("bench")
+    .description("benchmark juraft (--local N or --endpoints) and etcd (--etcd, --compare)")
+    .option("--workload <name>", "juju, cas, insert, update-hot, read or watch", "cas")
+    .option("--clients <n>", "concurrent clients (watchers for watch)", "64")
+    .option("--duration <d>", "how long per target and concurrency: 20s, 500ms, 2m", "10s")
+    .option("--count <n>", "operations per target and concurrency instead of a duration")
+    .option("--keys <n>", "documents in the key space (units for juju)", "1000")
+    .option("--value-size <n>", "bytes per written value", "100")
+    .option("--consistency <c>", "reads: quorum (linearizable) or local (serializable)", "quorum")
+    .option("--local <n>", "start a local juraft cluster of n serve processes", "3")
+    .option("--tick-ms <ms>", "--tick-ms of the local juraft nodes (default: serve's)")
+    .option("--etcd <spec>", "etcd target: local:N starts N etcd processes")
+    .option("--etcd-endpoints <list>", "etcd target: existing members, host:port,...")
+    .option("--compare", "run juraft and etcd in interleaved rounds and print the ratios")
+    .option("--scale", "run at 1, 16, 64 and 256 clients")
+    .option("--rounds <n>", "rounds the duration or count is split into (interleaved)", "4")
+    .option("--json <file>", "write every result as JSON")
+    .option("--svg <file>", "write a chart (throughput by concurrency, latency distribution)")
+    // Loaded on demand, as serve is: etcd3 and the targets are not needed by other commands.
+    .action(async (f: BenchFlags) => {
+      const { benchCli } = await import("../bench/bench-command.js");
+      const given = program.getOptionValueSource("endpoints") === "cli";
+      const endpoints = given ? program.opts<{ endpoints: string }>().endpoints : undefined;
+      process.exitCode = await benchCli(f, endpoints, process.argv.slice(2));
     });
 
   program

@@ -3,6 +3,10 @@
  * the CRD. Every field is documented here; `schema.ts` mirrors it as OpenAPI.
  */
 
+import type { IAffinity } from "kubernetes-models/v1/Affinity";
+import type { IToleration } from "kubernetes-models/v1/Toleration";
+import type { ITopologySpreadConstraint } from "kubernetes-models/v1/TopologySpreadConstraint";
+
 /** API group of the JuraftCluster resource. */
 export const GROUP = "juraft.dev";
 /** API version of the JuraftCluster resource. */
@@ -60,9 +64,9 @@ export interface TracingSpec {
 /** Pod scheduling overrides, copied into the StatefulSet's pod template. */
 export interface SchedulingSpec {
   readonly nodeSelector?: Readonly<Record<string, string>>;
-  readonly tolerations?: readonly Readonly<Record<string, unknown>>[];
-  readonly affinity?: Readonly<Record<string, unknown>>;
-  readonly topologySpreadConstraints?: readonly Readonly<Record<string, unknown>>[];
+  readonly tolerations?: readonly IToleration[];
+  readonly affinity?: IAffinity;
+  readonly topologySpreadConstraints?: readonly ITopologySpreadConstraint[];
   readonly priorityClassName?: string;
 }
 

@@ -1,0 +1,92 @@
+/** Pure builders of the small children: Services, ConfigMap, ServiceAccount, PDB. */
+import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { IService } from "kubernetes-models/v1/Service";
+import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import {
+  NODE_PORT,
+  baseName,
+  childMeta,
+  clusterIdOf,
+  configMapName,
+  headlessName,
+  quorumOf,
+  selectorLabels,
+  type ClusterRef,
+} from "./names.js";
+
+const ports = [
+  { name: "grpc", port: NODE_PORT, targetPort: "grpc", appProtocol: "kubernetes.io/h2c" },
+];
+
+/** Headless Service for peer DNS; not-ready pods are published so a quorum can form. */
+export function headlessService(c: ClusterRef): IService {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: childMeta(c, headlessName(c)),
+    spec: {
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: selectorLabels(c),
+      ports,
+    },
+  };
+}
+
+/** Client Service: ready members only. */
+export function clientService(c: ClusterRef): IService {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: childMeta(c, baseName(c)),
+    spec: { type: "ClusterIP", selector: selectorLabels(c), ports },
+  };
+}
+
+/** Key of the ConfigMap entry the pods read at start to know a cluster id is recorded. */
+export const RECORDED_KEY = "cluster-id-recorded";
+
+/**
+ * ConfigMap mounted into every pod. `cluster-id-recorded` turns `true` once the operator has
+ * recorded the cluster id, and from then on no pod may bootstrap; being a mounted file, it
+ * reaches restarted pods without rolling the StatefulSet.
+ */
+export function configMap(c: ClusterRef, clusterIdRecorded: boolean): IConfigMap {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: childMeta(c, configMapName(c)),
+    data: { "cluster-id": clusterIdOf(c), [RECORDED_KEY]: String(clusterIdRecorded) },
+  };
+}
+
+/** ServiceAccount of the pods (they never call the Kubernetes API: no token). */
+export function serviceAccount(c: ClusterRef): IServiceAccount {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: childMeta(c, baseName(c)),
+    automountServiceAccountToken: false,
+  };
+}
+
+/**
+ * PodDisruptionBudget: voluntary evictions (drains) must leave a quorum of the larger of the
+ * current voters and the target size running.
+ */
+export function podDisruptionBudget(
+  c: ClusterRef,
+  voters: number,
+  target: number,
+): IPodDisruptionBudget {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: childMeta(c, baseName(c)),
+    spec: {
+      minAvailable: quorumOf(Math.max(voters, target)),
+      selector: { matchLabels: selectorLabels(c) },
+    },
+  };
+}

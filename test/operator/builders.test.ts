@@ -1,0 +1,145 @@
+import { withDefaults } from "../../operator/api/defaults.js";
+import type { JuraftCluster } from "../../operator/api/types.js";
+import {
+  clusterRef,
+  memberAddress,
+  ordinalOfName,
+  quorumOf,
+  selectorString,
+} from "../../operator/reconcile/names.js";
+import {
+  clientService,
+  configMap,
+  headlessService,
+  podDisruptionBudget,
+  serviceAccount,
+} from "../../operator/reconcile/objects.js";
+import { ENTRYPOINT_SCRIPT, statefulSet } from "../../operator/reconcile/statefulset.js";
+import { validateK8s } from "./k8s-validate.js";
+
+const cr: JuraftCluster = {
+  apiVersion: "juraft.dev/v1alpha1",
+  kind: "JuraftCluster",
+  metadata: { name: "db", namespace: "prod", uid: "1234-abcd", generation: 1 },
+  spec: {
+    replicas: 3,
+    storage: { size: "2Gi", storageClassName: "fast" },
+    tracing: { otlpEndpoint: "http://jaeger:4318", samplingRatio: 0.5 },
+    scheduling: {
+      nodeSelector: { disk: "ssd" },
+      tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
+      topologySpreadConstraints: [
+        { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule" },
+      ],
+    },
+  },
+};
+const c = clusterRef(cr);
+const spec = withDefaults(cr.spec);
+
+describe("desired objects", () => {
+  const objects = [
+    headlessService(c),
+    clientService(c),
+    configMap(c, false),
+    serviceAccount(c),
+    podDisruptionBudget(c, 3, 5),
+    statefulSet(c, spec, 3),
+  ];
+
+  it.each(objects.map((o) => [`${o.kind} ${o.metadata?.name ?? ""}`, o]))(
+    "%s passes the official schema",
+    (_, o) => {
+      expect(() => {
+        validateK8s(o);
+      }).not.toThrow();
+    },
+  );
+
+  it("every child is owned by the cluster (controller reference) in its namespace", () => {
+    for (const o of objects) {
+      expect(o.metadata?.namespace).toBe("prod");
+      expect(o.metadata?.ownerReferences).toEqual([
+        expect.objectContaining({ kind: "JuraftCluster", uid: "1234-abcd", controller: true }),
+      ]);
+    }
+  });
+
+  it("the headless Service publishes not-ready pods; the client Service does not", () => {
+    expect(headlessService(c).spec).toMatchObject({
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+    });
+    expect(clientService(c).spec?.publishNotReadyAddresses).toBeUndefined();
+  });
+
+  it("the StatefulSet runs juraft serve with peer DNS, the uid-based cluster id and manual promotion", () => {
+    const s = statefulSet(c, spec, 3).spec;
+    expect(s?.podManagementPolicy).toBe("Parallel");
+    expect(s?.serviceName).toBe("db-peers");
+    const pod = s?.template.spec;
+    const ctr = pod?.containers[0];
+    expect(ctr?.args).toEqual([
+      "serve",
+      "--data-dir=/data",
+      "--listen=0.0.0.0:7070",
+      "--name=$(POD_NAME)",
+      "--advertise=$(POD_NAME).db-peers.prod.svc:7070",
+      "--peers-dns=db-peers.prod.svc:7070",
+      "--cluster-id=db-1234-abcd",
+      "--manual-promotion",
+      "--mode=client",
+      "--tick-ms=100",
+      "--snapshot-every=10000",
+      "--snapshot-trailing=1000",
+    ]);
+    expect(ctr?.command).toEqual(["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "juraft"]);
+    expect(ctr?.readinessProbe?.grpc).toEqual({ port: 7070 });
+    expect(ctr?.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
+    expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true });
+    expect(pod?.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
+    expect(pod?.nodeSelector).toEqual({ disk: "ssd" });
+    expect(ctr?.env).toContainEqual({ name: "OTEL_TRACES_SAMPLER_ARG", value: "0.5" });
+    expect(s?.volumeClaimTemplates?.[0]?.spec).toMatchObject({
+      storageClassName: "fast",
+      resources: { requests: { storage: "2Gi" } },
+    });
+  });
+
+  it("the ConfigMap carries whether the cluster id is recorded", () => {
+    expect(configMap(c, true).data).toEqual({
+      "cluster-id": "db-1234-abcd",
+      "cluster-id-recorded": "true",
+    });
+  });
+
+  it("the PDB keeps a quorum of the larger of voters and target", () => {
+    expect(podDisruptionBudget(c, 3, 5).spec?.minAvailable).toBe(3);
+    expect(podDisruptionBudget(c, 1, 1).spec?.minAvailable).toBe(1);
+  });
+
+  it("an invalid object is caught by the schema check", () => {
+    const bad = { ...statefulSet(c, spec, 3), spec: { replicas: "three" } };
+    expect(() => {
+      validateK8s(bad);
+    }).toThrow();
+  });
+});
+
+describe("names", () => {
+  it("derive ordinals, addresses, quorum and the scale selector", () => {
+    expect(ordinalOfName(c, "db-12")).toBe(12);
+    expect(ordinalOfName(c, "db-01")).toBeUndefined();
+    expect(ordinalOfName(c, "other-1")).toBeUndefined();
+    expect(memberAddress(c, 2)).toBe("db-2.db-peers.prod.svc:7070");
+    expect([1, 2, 3, 4, 5].map(quorumOf)).toEqual([1, 2, 2, 3, 3]);
+    expect(selectorString(c)).toBe("app.kubernetes.io/name=juraft,app.kubernetes.io/instance=db");
+  });
+
+  it("refuse a resource without a uid", () => {
+    expect(() => clusterRef({ ...cr, metadata: { name: "x", namespace: "n" } })).toThrow(/uid/);
+  });
+});

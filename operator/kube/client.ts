@@ -1,0 +1,155 @@
+/**
+ * Every call the operator makes to the Kubernetes API, on `@kubernetes/client-node` 1.x:
+ * server-side apply with one field manager, status apply, scale, reads and deletes.
+ */
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1StatefulSet,
+} from "@kubernetes/client-node";
+import {
+  GROUP,
+  PLURAL,
+  VERSION,
+  type JuraftCluster,
+  type JuraftClusterStatus,
+} from "../api/types.js";
+import { FIELD_MANAGER } from "../reconcile/names.js";
+
+/** The HTTP status of an API error, if it is one (client-node throws ApiException with `code`). */
+export function httpStatusOf(err: unknown): number | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const code = (err as { code?: unknown; statusCode?: unknown }).code;
+  return typeof code === "number" ? code : undefined;
+}
+
+const applyHeaders = setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply);
+const mergeHeaders = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+/** What {@link Kube.apply} accepts: any typed Kubernetes object. */
+export interface AppliedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+}
+
+/** What {@link Kube.apply} accepts: any typed Kubernetes object. */
+export interface AppliedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+}
+
+/** The operator's API client. */
+export class Kube {
+  readonly #objects: KubernetesObjectApi;
+  readonly #core: CoreV1Api;
+  readonly #apps: AppsV1Api;
+  readonly #custom: CustomObjectsApi;
+
+  constructor(kc: KubeConfig) {
+    this.#objects = KubernetesObjectApi.makeApiClient(kc);
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#apps = kc.makeApiClient(AppsV1Api);
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Server-side apply of a whole desired object (force: this operator owns these fields). */
+  async apply(obj: AppliedObject): Promise<void> {
+    // The builders type objects with kubernetes-models (string timestamps); the wire is the same.
+    const o = obj as unknown as KubernetesObject;
+    await this.#objects.patch(
+      o,
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+  }
+
+  /** A JuraftCluster, or undefined when it does not exist. */
+  async getCluster(namespace: string, name: string): Promise<JuraftCluster | undefined> {
+    return orUndefined(
+      this.#custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+      }),
+    ) as Promise<JuraftCluster | undefined>;
+  }
+
+  /** Server-side apply of the status subresource (only name, namespace and status are sent). */
+  async applyClusterStatus(c: JuraftCluster, status: JuraftClusterStatus): Promise<void> {
+    const { name, namespace = "" } = c.metadata;
+    await this.#custom.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        fieldManager: FIELD_MANAGER,
+        force: true,
+        body: { apiVersion: c.apiVersion, kind: c.kind, metadata: { name, namespace }, status },
+      },
+      applyHeaders,
+    );
+  }
+
+  /** Sets the replica count through the JuraftCluster's `/scale` subresource (as kubectl scale). */
+  async scaleCluster(namespace: string, name: string, replicas: number): Promise<void> {
+    await this.#custom.patchNamespacedCustomObjectScale(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body: { spec: { replicas } },
+      },
+      mergeHeaders,
+    );
+  }
+
+  /** The StatefulSet, or undefined. */
+  getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined> {
+    return orUndefined(this.#apps.readNamespacedStatefulSet({ namespace, name }));
+  }
+
+  /** Pods matching a label selector. */
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    return (await this.#core.listNamespacedPod({ namespace, labelSelector })).items;
+  }
+
+  /** PVCs matching a label selector. */
+  async listPvcs(namespace: string, labelSelector: string): Promise<V1PersistentVolumeClaim[]> {
+    return (await this.#core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }))
+      .items;
+  }
+
+  /** Deletes a PVC (absent is fine). */
+  async deletePvc(namespace: string, name: string): Promise<void> {
+    await orUndefined(this.#core.deleteNamespacedPersistentVolumeClaim({ namespace, name }));
+  }
+}
+
+/** The promise's value, or undefined on 404 Not Found. */
+export async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (httpStatusOf(err) === 404) return undefined;
+    throw err;
+  }
+}

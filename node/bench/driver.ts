@@ -76,7 +76,7 @@ export async function run(
       hist.record((performance.now() - s) * 1000);
       ops++;
     };
-    for (let i = 0; i < o.clients; i++) await t.watch("bench", onId, runSignal);
+    await Promise.all(Array.from({ length: o.clients }, () => t.watch("bench", onId, runSignal)));
   }
   const timer =
     o.durationMs === undefined

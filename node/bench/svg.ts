@@ -14,7 +14,8 @@ const M = { l: 64, r: 16, t: 40, b: 48 };
 const esc = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const color = (t: string): string => COLORS[t] ?? "#2ca02c";
-const num = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+const num = (v: number): string =>
+  v === 0 ? "0" : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2);
 
 function frame(x0: number, title: string, xLabel: string, yLabel: string): string[] {
   const ph = H - M.t - M.b;

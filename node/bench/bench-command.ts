@@ -150,6 +150,7 @@ export async function bench(
       const acc = new Map<string, RunResult>();
       for (let round = 0; round < rounds; round++) {
         for (const t of targets) {
+          signal.throwIfAborted();
           const base = step++ * perRound(unit);
           const p: WorkloadParams = { ...params, runId: `${runId}-${clients}-${round}` };
           const label = `${t.name} ${workload.name} c=${clients} round ${round + 1}/${rounds}`;
@@ -168,6 +169,8 @@ export async function bench(
             },
             signal,
           );
+          // An interrupted round is cut short: it is not a result.
+          signal.throwIfAborted();
           const prev = acc.get(t.name);
           acc.set(t.name, prev === undefined ? r : combine(prev, r));
           bar.update(base + perRound(unit), { label, ops: r.ops });

@@ -125,12 +125,8 @@ class Peer {
               clusterId: this.#o.clusterId,
               messages: batch.map(messageToProto),
             }),
-            {
-              signal: AbortSignal.any([
-                this.#signal,
-                AbortSignal.timeout(this.#o.timeoutMs ?? 5000),
-              ]),
-            },
+            // Connect's own deadline: a linked timeout signal per batch showed up in profiles.
+            { signal: this.#signal, timeoutMs: this.#o.timeoutMs ?? 5000 },
           );
         } catch (err) {
           if (this.#closed()) return;

@@ -27,6 +27,8 @@ export class FakeApiServer {
   #history: Event[] = [];
   readonly #watchers = new Set<Watcher>();
   #rv = 100;
+  /** Watches from a version below this get 410 Gone. */
+  #floor = 0;
   #server: http.Server | undefined;
   /** Every request, as `METHOD path?query content-type` (for assertions). */
   readonly requests: string[] = [];
@@ -49,7 +51,10 @@ export class FakeApiServer {
   async stop(): Promise<void> {
     this.closeWatches();
     const server = this.#server;
-    if (server !== undefined) await new Promise((resolve) => server.close(resolve));
+    if (server === undefined) return;
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closed;
   }
 
   /** Ends every open watch (clients must re-watch from their last resourceVersion). */
@@ -61,6 +66,7 @@ export class FakeApiServer {
   /** Forgets the event history: resuming a watch from an older version gets 410 Gone. */
   compact(): void {
     this.#history = [];
+    this.#floor = ++this.#rv;
     this.closeWatches();
   }
 
@@ -222,9 +228,9 @@ export class FakeApiServer {
       });
     if (url.searchParams.get("watch") === "true") {
       const from = Number(url.searchParams.get("resourceVersion") ?? "0");
-      const oldest = this.#history[0]?.rv ?? this.#rv + 1;
+      const gone = from !== 0 && from < this.#floor;
       res.writeHead(200, { "content-type": "application/json" });
-      if (from !== 0 && from < oldest - 1) {
+      if (gone) {
         res.end(
           JSON.stringify({
             type: "ERROR",

@@ -1,0 +1,170 @@
+import { Kube } from "../../operator/kube/client.js";
+import type { ObservedMember, ObservedRaft } from "../../operator/reconcile/planner.js";
+import { reconcile, type MemberAdmin } from "../../operator/reconcile/reconciler.js";
+import type { JuraftCluster } from "../../operator/api/types.js";
+import type { FakeApiServer } from "./fake-apiserver.js";
+import { fakeCluster } from "./kube-env.js";
+import { validateK8s } from "./k8s-validate.js";
+
+/** An in-memory Raft membership standing in for the juraft nodes. */
+class FakeRaft implements MemberAdmin {
+  members: ObservedMember[] = [];
+  leaderId = "";
+  clusterId = "";
+  #next = 1;
+  readonly calls: string[] = [];
+  status(): Promise<ObservedRaft | undefined> {
+    if (this.members.length === 0) return Promise.resolve(undefined);
+    return Promise.resolve({
+      clusterId: this.clusterId,
+      leaderId: this.leaderId,
+      lastIndex: 50,
+      joint: false,
+      members: this.members,
+    });
+  }
+  bootstrap(clusterId: string): void {
+    this.clusterId = clusterId;
+    this.members = [{ id: "n0", name: "db-0", role: "voter", matchIndex: 50 }];
+    this.leaderId = "n0";
+  }
+  addLearner(_: unknown, name: string): Promise<void> {
+    this.calls.push(`addLearner ${name}`);
+    this.members.push({ id: `n${this.#next++}`, name, role: "learner", matchIndex: 0 });
+    return Promise.resolve();
+  }
+  promote(_: unknown, id: string): Promise<void> {
+    this.calls.push(`promote ${id}`);
+    this.members = this.members.map((m) => (m.id === id ? { ...m, role: "voter" } : m));
+    return Promise.resolve();
+  }
+  removeMember(_: unknown, id: string): Promise<void> {
+    this.calls.push(`remove ${id}`);
+    this.members = this.members.filter((m) => m.id !== id);
+    return Promise.resolve();
+  }
+  transferLeadership(_: unknown, from: string, to: string): Promise<void> {
+    this.calls.push(`transfer ${from}->${to}`);
+    this.leaderId = to;
+    return Promise.resolve();
+  }
+}
+
+/** A test kubelet: pods and PVCs follow the StatefulSet; pod 0 bootstraps; learners catch up. */
+function kubelet(api: FakeApiServer, raft: FakeRaft): void {
+  const sts = api.get("statefulsets", "ns", "db") as
+    | {
+        spec: {
+          replicas: number;
+          template: {
+            metadata: { labels: Record<string, string> };
+            spec: { containers: { args: string[] }[] };
+          };
+        };
+      }
+    | undefined;
+  if (sts === undefined) return;
+  const labels = sts.spec.template.metadata.labels;
+  for (let o = 0; o < 10; o++) {
+    if (o < sts.spec.replicas) {
+      const ready = { status: { conditions: [{ type: "Ready", status: "True" }] } };
+      if (api.get("pods", "ns", `db-${o}`) === undefined)
+        api.put("pods", { metadata: { name: `db-${o}`, namespace: "ns", labels }, ...ready });
+      if (api.get("persistentvolumeclaims", "ns", `data-db-${o}`) === undefined)
+        api.put("persistentvolumeclaims", {
+          metadata: { name: `data-db-${o}`, namespace: "ns", labels },
+        });
+    } else api.remove("pods", "ns", `db-${o}`);
+  }
+  const args = sts.spec.template.spec.containers[0]?.args ?? [];
+  const id = args.find((a) => a.startsWith("--cluster-id="))?.slice("--cluster-id=".length) ?? "";
+  if (raft.members.length === 0 && sts.spec.replicas >= 1) raft.bootstrap(id);
+  raft.members = raft.members.map((m) =>
+    m.role === "learner" && api.get("pods", "ns", m.name) !== undefined
+      ? { ...m, matchIndex: 50 }
+      : m,
+  );
+}
+
+async function converge(api: FakeApiServer, kube: Kube, raft: FakeRaft): Promise<string[]> {
+  const steps: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    kubelet(api, raft);
+    const r = await reconcile(
+      { kube, admin: raft, now: () => new Date("2026-01-01T00:00:00Z") },
+      "ns",
+      "db",
+    );
+    steps.push(r.step?.kind ?? "none");
+    const c = await kube.getCluster("ns", "db");
+    if (r.step?.kind === "converged" && c?.status?.targetReplicas === c?.spec.replicas)
+      return steps;
+  }
+  throw new Error(`did not converge: ${steps.join(",")}`);
+}
+
+describe("reconcile against the fake API server and an in-memory Raft", () => {
+  let api: FakeApiServer;
+  afterEach(() => api.stop());
+
+  it("bootstraps 3 members one at a time, scales to 5 and back to 1 through /scale", async () => {
+    const env = await fakeCluster();
+    api = env.api;
+    const kube = new Kube(env.kc);
+    const raft = new FakeRaft();
+    api.put("juraftclusters", {
+      apiVersion: "juraft.dev/v1alpha1",
+      kind: "JuraftCluster",
+      metadata: { name: "db", namespace: "ns" },
+      spec: { replicas: 3 },
+    });
+    await converge(api, kube, raft);
+    const c = (await kube.getCluster("ns", "db")) as JuraftCluster;
+    expect(c.status?.members?.map((m) => `${m.name}:${m.role}`)).toEqual([
+      "db-0:voter",
+      "db-1:voter",
+      "db-2:voter",
+    ]);
+    expect(c.status).toMatchObject({
+      replicas: 3,
+      readyReplicas: 3,
+      leader: "db-0",
+      clusterId: `db-${c.metadata.uid ?? ""}`,
+      selector: "app.kubernetes.io/name=juraft,app.kubernetes.io/instance=db",
+    });
+    expect(c.status?.conditions?.map((x) => `${x.type}=${x.status}`)).toEqual([
+      "Available=True",
+      "Progressing=False",
+      "Degraded=False",
+    ]);
+    expect(api.get("configmaps", "ns", "db-config")?.["data"]).toMatchObject({
+      "cluster-id-recorded": "true",
+    });
+    for (const plural of [
+      "services",
+      "configmaps",
+      "serviceaccounts",
+      "poddisruptionbudgets",
+      "statefulsets",
+    ])
+      for (const o of api.list(plural, "ns")) validateK8s(o);
+
+    await kube.scaleCluster("ns", "db", 5);
+    await converge(api, kube, raft);
+    expect(raft.members.filter((m) => m.role === "voter")).toHaveLength(5);
+    expect(api.get("statefulsets", "ns", "db")?.["spec"]).toMatchObject({ replicas: 5 });
+
+    raft.calls.length = 0;
+    raft.leaderId = "n4"; // the leader is the first victim: leadership must move first
+    await kube.scaleCluster("ns", "db", 1);
+    await converge(api, kube, raft);
+    expect(raft.calls[0]).toBe("transfer n4->n0");
+    expect(raft.members.map((m) => m.name)).toEqual(["db-0"]);
+    expect(api.list("persistentvolumeclaims", "ns").map((p) => p.metadata.name)).toEqual([
+      "data-db-0",
+    ]);
+    expect(api.get("poddisruptionbudgets", "ns", "db")?.["spec"]).toMatchObject({
+      minAvailable: 1,
+    });
+  });
+});

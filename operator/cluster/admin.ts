@@ -1,0 +1,94 @@
+/**
+ * The operator's MemberAdmin over the nodes' ClusterService (Connect/gRPC on the node port),
+ * reaching members by their stable peer DNS names.
+ */
+import { JuraftClient } from "../../node/client/index.js";
+import { MemberRole } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
+import { memberAddress, type ClusterRef } from "../reconcile/names.js";
+import type { ObservedRaft } from "../reconcile/planner.js";
+import type { MemberAdmin } from "../reconcile/reconciler.js";
+
+const CALL = { timeoutMs: 5000 };
+
+/** MemberAdmin talking to real juraft nodes. */
+export class NodeAdmin implements MemberAdmin {
+  /** Members last seen per cluster: the endpoints to try for the next call. */
+  readonly #known = new Map<string, number>();
+
+  constructor(private readonly sleep: (ms: number) => Promise<void>) {}
+
+  #count(c: ClusterRef): number {
+    return this.#known.get(`${c.namespace}/${c.name}`) ?? 1;
+  }
+
+  async #withLeader<T>(
+    c: ClusterRef,
+    replicas: number,
+    fn: (client: JuraftClient, leader: string) => Promise<T>,
+  ): Promise<T> {
+    const endpoints = Array.from({ length: Math.max(replicas, 1) }, (_, o) => memberAddress(c, o));
+    const client = new JuraftClient({ endpoints });
+    try {
+      return await fn(client, await client.leaderAddress(AbortSignal.timeout(CALL.timeoutMs)));
+    } finally {
+      client.close();
+    }
+  }
+
+  /** The leader's Status, or undefined when no leader answers. */
+  async status(c: ClusterRef, replicas: number): Promise<ObservedRaft | undefined> {
+    try {
+      return await this.#withLeader(c, replicas, async (client, leader) => {
+        const st = await client.cluster(leader).status({}, CALL);
+        if (st.nodeId !== st.leaderId) return undefined;
+        this.#known.set(`${c.namespace}/${c.name}`, Math.max(replicas, st.members.length));
+        return {
+          clusterId: st.clusterId,
+          leaderId: st.leaderId.toString(),
+          lastIndex: Number(st.lastIndex),
+          joint: st.joint,
+          members: st.members.map((m) => ({
+            id: m.id.toString(),
+            name: m.name,
+            role: m.role === MemberRole.LEARNER ? "learner" : "voter",
+            matchIndex: Number(m.matchIndex),
+          })),
+        };
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Pre-registers a member as a learner with manual promotion (its pod adopts the id). */
+  async addLearner(c: ClusterRef, name: string, address: string): Promise<void> {
+    await this.#withLeader(c, this.#count(c), (client, leader) =>
+      client.cluster(leader).addLearner({ name, address, manualPromotion: true }, CALL),
+    );
+  }
+
+  async promote(c: ClusterRef, id: string): Promise<void> {
+    await this.#withLeader(c, this.#count(c), (client, leader) =>
+      client.cluster(leader).promote({ nodeId: BigInt(id) }, CALL),
+    );
+  }
+
+  /** Removes a member through the leader and waits until the change has committed. */
+  async removeMember(c: ClusterRef, id: string): Promise<void> {
+    await this.#withLeader(c, this.#count(c), async (client, leader) => {
+      const { index } = await client.cluster(leader).removeMember({ nodeId: BigInt(id) }, CALL);
+      for (let i = 0; i < 50; i++) {
+        const st = await client.cluster(leader).status({}, CALL);
+        if (st.commitIndex >= index) return;
+        await this.sleep(100);
+      }
+      throw new Error(`remove member ${id}: not committed at index ${index} within 5 s`);
+    });
+  }
+
+  async transferLeadership(c: ClusterRef, _from: string, to: string): Promise<void> {
+    await this.#withLeader(c, this.#count(c), (client, leader) =>
+      client.cluster(leader).transferLeadership({ nodeId: BigInt(to) }, CALL),
+    );
+  }
+}

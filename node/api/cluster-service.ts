@@ -91,8 +91,21 @@ export function clusterService(ctx: ApiContext): ServiceImpl<typeof ClusterServi
         throw failedPrecondition("BAD_MEMBER", "join: name and address are required");
       const existing = ctx.runtime.members.idOf(req.name);
       let nodeId = req.nodeId;
-      if (existing !== undefined) {
-        // Pre-registered with AddLearner, or a retry of the same join: same member.
+      if (existing !== undefined && existing !== req.nodeId) {
+        // Pre-registered with AddLearner (it never replicated anything): the joiner adopts that
+        // id. A member that did replicate and now joins with a new id lost its data: ids are
+        // never reused (DESIGN.md §6), so the old member must be removed first.
+        const match = ctx.runtime.status().progress?.get(existing)?.match ?? 0;
+        if (match > 0) {
+          throw new ClusterError(
+            Code.AlreadyExists,
+            "NAME_IN_USE",
+            `join ${req.name}: member ${existing} has that name and holds log entries up to ${match}; remove it first (a member that lost its data joins as a new member)`,
+          );
+        }
+        nodeId = existing;
+      } else if (existing !== undefined) {
+        // A retry of the same join.
         nodeId = existing;
       } else {
         if (nodeId === 0n)

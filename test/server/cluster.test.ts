@@ -1,3 +1,4 @@
+import { Code } from "@connectrpc/connect";
 import { JuraftClient } from "../../node/client/index.js";
 import { parseEndpoints } from "../../node/cluster/discovery.js";
 import type { JuraftNode } from "../../node/server/juraft-node.js";
@@ -56,6 +57,12 @@ describe("three in-process nodes over loopback with RocksDB", () => {
     // A quorum read on a follower sees the write acknowledged just before.
     const got = await clientC.get("machines", "1");
     expect(got.doc?.get("life")).toBe(0);
+
+    // A member that lost its data cannot rejoin under its name with a new id: ids are never
+    // reused, the old member must be removed first.
+    const wiped = client.cluster(a.address).join({ name: "b", address: b.address, nodeId: 12345n });
+    await expect(wiped).rejects.toMatchObject({ code: Code.AlreadyExists });
+    await expect(wiped).rejects.toThrow(/NAME_IN_USE|remove it first/);
 
     // Restart a follower: it comes back from its RocksDB log with everything.
     await c.stop();

@@ -1,8 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
 import { HealthCheckResponse_ServingStatus as Status } from "../../proto/gen/grpc/health/v1/health_pb.js";
-import { ClusterError } from "../cluster/errors.js";
-import { Code } from "@connectrpc/connect";
+import { delay } from "../cluster/clock.js";
 import type { ApiContext } from "./context.js";
 
 /**
@@ -31,14 +30,25 @@ export function healthService(ctx: ApiContext): ServiceImpl<typeof Health> {
       const status = isServing(ctx) ? Status.SERVING : Status.NOT_SERVING;
       return { statuses: { "": { status }, juraft: { status } } };
     },
-    // eslint-disable-next-line require-yield
-    async *watch() {
-      await Promise.resolve();
-      throw new ClusterError(
-        Code.Unimplemented,
-        "UNIMPLEMENTED",
-        "health watch: not implemented; poll Check",
-      );
+    /** Streams the status now and on every change (checked every 250 ms) until cancelled. */
+    async *watch(req, hc) {
+      if (req.service !== "" && req.service !== "juraft") {
+        yield { status: Status.SERVICE_UNKNOWN };
+        return;
+      }
+      let last: Status | undefined;
+      while (!hc.signal.aborted) {
+        const status = isServing(ctx) ? Status.SERVING : Status.NOT_SERVING;
+        if (status !== last) {
+          last = status;
+          yield { status };
+        }
+        try {
+          await delay(250, hc.signal);
+        } catch {
+          return; // the client went away: the stream ends
+        }
+      }
     },
   };
 }

@@ -20,9 +20,22 @@ test("health is SERVING only while the node is a caught-up member with a leader"
     await until("serving", async () => (await health.check({})).status === Status.SERVING);
     expect((await health.check({ service: "juraft" })).status).toBe(Status.SERVING);
     expect((await health.check({ service: "other" })).status).toBe(Status.SERVICE_UNKNOWN);
+    // Watch streams the status now and on every change.
+    const ac = new AbortController();
+    const seen: Status[] = [];
+    const watching = (async () => {
+      for await (const r of health.watch({}, { signal: ac.signal })) {
+        seen.push(r.status);
+        if (seen.length === 2) ac.abort();
+      }
+    })().catch(() => undefined);
+    await until("watch saw SERVING", () => seen.length === 1);
     // A stopped runtime (the API still answering while the node shuts down) is not serving.
     await node.runtime.stop();
     expect((await health.check({})).status).toBe(Status.NOT_SERVING);
+    await until("watch saw the change", () => seen.length === 2);
+    await watching;
+    expect(seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
   } finally {
     sessionManager.abort();
     await node.stop();

@@ -1,12 +1,13 @@
 import { Code, type ServiceImpl } from "@connectrpc/connect";
 import type { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
 import { MemberRole, type Member } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
-import { ClusterError, failedPrecondition, unavailable } from "../cluster/errors.js";
+import { ClusterError, failedPrecondition } from "../cluster/errors.js";
 import { encodeMemberContext } from "../cluster/members.js";
 import { delay } from "../cluster/clock.js";
 import type { NodeId } from "../raft/index.js";
 import { applyTxn } from "./apply.js";
 import type { ApiContext } from "./context.js";
+import { requireLeader } from "./leader.js";
 
 const none = new Uint8Array(0);
 
@@ -30,17 +31,6 @@ export function membersOf(ctx: ApiContext): Member[] {
     });
   }
   return out;
-}
-
-function requireLeader(ctx: ApiContext, action: string): void {
-  const st = ctx.runtime.status();
-  if (st.role !== "leader") {
-    const leader = ctx.runtime.members.get(st.lead);
-    throw unavailable(
-      "NOT_LEADER",
-      `${action} at node ${ctx.self.id}: not the leader; ask ${leader === undefined ? "GetRaftLeader" : `the leader ${st.lead} at ${leader.address}`}`,
-    );
-  }
 }
 
 function requireMember(ctx: ApiContext, id: NodeId, action: string): void {

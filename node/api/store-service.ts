@@ -8,10 +8,11 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { WatchResponseSchema } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { Code } from "@connectrpc/connect";
-import { ClusterError, invalidArgument, unavailable } from "../cluster/errors.js";
+import { ClusterError, invalidArgument } from "../cluster/errors.js";
 import { applyTxn } from "./apply.js";
 import { decodeOptionalDoc, decodeWrapped, encodeDocument, encodeWrapped } from "./codec.js";
 import type { ApiContext } from "./context.js";
+import { requireLeader } from "./leader.js";
 import { traceContextOf } from "./trace.js";
 
 /** Waits as the requested consistency demands; returns the applied index the read reflects. */
@@ -127,14 +128,7 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
 
     async import(req, hc) {
       checkCollection(req.collection, "import");
-      const st = ctx.runtime.status();
-      if (st.role !== "leader") {
-        const leader = ctx.runtime.members.get(st.lead);
-        throw unavailable(
-          "NOT_LEADER",
-          `import at node ${ctx.self.id}: not the leader; send it to ${leader?.address ?? "the leader (GetRaftLeader)"}`,
-        );
-      }
+      requireLeader(ctx, `import into ${req.collection}`);
       const bytes = req.documents.reduce((n, d) => n + d.length, 0);
       if (bytes > ctx.limits.maxTxnBytes) {
         throw new ClusterError(

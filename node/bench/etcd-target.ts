@@ -4,12 +4,9 @@
  * serializable Range; a Juju transaction = one Txn over the same keys with the same compares.
  * `local:N` starts N `etcd` processes (Debian's etcd-server) on loopback with temp directories.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ChildProcess } from "node:child_process";
 import { Etcd3, type IOperation } from "etcd3";
-import { drain, freePorts, sleep, spawnOwned, stopChild } from "./procs.js";
+import { LocalProcs, drain, freePorts, sleep, spawnOwned } from "./procs.js";
 import type { OpOutcome, ServerProc, Session, Target, TxnOp } from "./target.js";
 
 /** The etcd binary used by `--etcd local:N`. */
@@ -109,22 +106,14 @@ export class EtcdTarget implements Target {
   readonly endpoints: readonly string[];
   readonly servers: ServerProc[] = [];
   readonly #clients: Etcd3[] = [];
-  readonly #children: ChildProcess[];
-  readonly #dir: string | undefined;
+  readonly #procs: LocalProcs;
   readonly #coll: string;
 
-  private constructor(
-    endpoints: string[],
-    children: ChildProcess[],
-    dir: string | undefined,
-    coll: string,
-  ) {
+  private constructor(endpoints: string[], procs: LocalProcs, coll: string) {
     this.endpoints = endpoints;
-    this.#children = children;
-    this.#dir = dir;
+    this.#procs = procs;
     this.#coll = coll;
-    for (const [i, c] of children.entries())
-      if (c.pid !== undefined) this.servers.push({ name: `etcd-${i}`, pid: c.pid });
+    this.servers.push(...procs.servers("etcd"));
     for (let i = 0; i < POOL; i++) {
       const hosts = endpoints.map(
         (_, j) => `http://${endpoints[(i + j) % endpoints.length] ?? ""}`,
@@ -137,15 +126,13 @@ export class EtcdTarget implements Target {
   static async open(o: EtcdTargetOptions, signal: AbortSignal): Promise<EtcdTarget> {
     const coll = o.collection ?? "bench";
     if (o.endpoints !== undefined && o.endpoints.length > 0)
-      return new EtcdTarget([...o.endpoints], [], undefined, coll);
+      return new EtcdTarget([...o.endpoints], LocalProcs.none, coll);
     const n = o.local ?? 3;
-    const dir = await mkdtemp(join(tmpdir(), "etcd-bench-"));
-    const children: ChildProcess[] = [];
-    try {
-      const ports = await freePorts(2 * n, signal);
-      const client = (i: number): string => `127.0.0.1:${ports[2 * i] ?? 0}`;
-      const peer = (i: number): string => `http://127.0.0.1:${ports[2 * i + 1] ?? 0}`;
-      const initial = Array.from({ length: n }, (_, i) => `etcd-${i}=${peer(i)}`).join(",");
+    const ports = await freePorts(2 * n, signal);
+    const client = (i: number): string => `127.0.0.1:${ports[2 * i] ?? 0}`;
+    const peer = (i: number): string => `http://127.0.0.1:${ports[2 * i + 1] ?? 0}`;
+    const initial = Array.from({ length: n }, (_, i) => `etcd-${i}=${peer(i)}`).join(",");
+    const procs = await LocalProcs.start("etcd-bench-", (dir, children) => {
       for (let i = 0; i < n; i++) {
         const args = [
           `--name=etcd-${i}`,
@@ -164,20 +151,17 @@ export class EtcdTarget implements Target {
         drain(child);
         children.push(child);
       }
-      const endpoints = Array.from({ length: n }, (_, i) => client(i));
-      const t = new EtcdTarget(endpoints, children, dir, coll);
-      try {
-        await t.#ready(signal);
-      } catch (err) {
-        await t.close();
-        throw err;
-      }
-      return t;
+      return Promise.resolve();
+    });
+    const endpoints = Array.from({ length: n }, (_, i) => client(i));
+    const t = new EtcdTarget(endpoints, procs, coll);
+    try {
+      await t.#ready(signal);
     } catch (err) {
-      await Promise.all(children.map((c) => stopChild(c)));
-      await rm(dir, { recursive: true, force: true });
+      await t.close();
       throw err;
     }
+    return t;
   }
 
   async #ready(signal: AbortSignal): Promise<void> {
@@ -232,7 +216,6 @@ export class EtcdTarget implements Target {
 
   async close(): Promise<void> {
     for (const c of this.#clients) c.close();
-    await Promise.all(this.#children.map((c) => stopChild(c)));
-    if (this.#dir !== undefined) await rm(this.#dir, { recursive: true, force: true });
+    await this.#procs.stop();
   }
 }

@@ -2,14 +2,11 @@
  * The juraft target: a pool of `JuraftClient`s against existing endpoints, or `--local N`, which
  * starts N `juraft serve` processes on free loopback ports with temp data directories.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ChildProcess } from "node:child_process";
 import { JuraftClient } from "../client/index.js";
 import { decodeDoc } from "../store/index.js";
-import { drain, freePorts, spawnOwned, stopChild, waitForOutput } from "./procs.js";
+import { LocalProcs, drain, freePorts, spawnOwned, waitForOutput } from "./procs.js";
 import type { OpOutcome, ServerProc, Session, Target, TxnOp } from "./target.js";
 
 const JURAFT = fileURLToPath(new URL("../cli/juraft.mjs", import.meta.url));
@@ -125,22 +122,14 @@ export class JuraftTarget implements Target {
   readonly endpoints: readonly string[];
   readonly servers: ServerProc[] = [];
   readonly #clients: JuraftClient[] = [];
-  readonly #children: ChildProcess[];
-  readonly #dir: string | undefined;
+  readonly #procs: LocalProcs;
   readonly #coll: string;
 
-  private constructor(
-    endpoints: string[],
-    children: ChildProcess[],
-    dir: string | undefined,
-    coll: string,
-  ) {
+  private constructor(endpoints: string[], procs: LocalProcs, coll: string) {
     this.endpoints = endpoints;
-    this.#children = children;
-    this.#dir = dir;
+    this.#procs = procs;
     this.#coll = coll;
-    for (const [i, c] of children.entries())
-      if (c.pid !== undefined) this.servers.push({ name: `node-${i}`, pid: c.pid });
+    this.servers.push(...procs.servers("node"));
     // Each connection starts at a different node, as etcd's client spreads its calls.
     for (let i = 0; i < POOL; i++) {
       const rot = endpoints.map((_, j) => endpoints[(i + j) % endpoints.length] as string);
@@ -152,15 +141,13 @@ export class JuraftTarget implements Target {
   static async open(o: JuraftTargetOptions, signal: AbortSignal): Promise<JuraftTarget> {
     const coll = o.collection ?? "bench";
     if (o.endpoints !== undefined && o.endpoints.length > 0)
-      return new JuraftTarget([...o.endpoints], [], undefined, coll);
+      return new JuraftTarget([...o.endpoints], LocalProcs.none, coll);
     const n = o.local ?? 3;
-    const dir = await mkdtemp(join(tmpdir(), "juraft-bench-"));
-    const children: ChildProcess[] = [];
-    try {
-      const ports = await freePorts(n, signal);
-      const endpoints = ports.map((p) => `127.0.0.1:${p}`);
-      const env = { ...process.env };
-      delete env.NODE_OPTIONS;
+    const ports = await freePorts(n, signal);
+    const endpoints = ports.map((p) => `127.0.0.1:${p}`);
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const procs = await LocalProcs.start("juraft-bench-", async (dir, children) => {
       for (let i = 0; i < n; i++) {
         const args = [JURAFT, "serve", "--name", `node-${i}`, "--data-dir", join(dir, `node-${i}`)];
         args.push("--listen", endpoints[i] as string, "--log-level", "warn");
@@ -171,14 +158,15 @@ export class JuraftTarget implements Target {
         await waitForOutput(child, /"event":"serving"/, `juraft node-${i}`, 60_000, signal);
         drain(child);
       }
-      const t = new JuraftTarget(endpoints, children, dir, coll);
+    });
+    const t = new JuraftTarget(endpoints, procs, coll);
+    try {
       await t.#ready(signal);
-      return t;
     } catch (err) {
-      await Promise.all(children.map((c) => stopChild(c)));
-      await rm(dir, { recursive: true, force: true });
+      await t.close();
       throw err;
     }
+    return t;
   }
 
   async #ready(signal: AbortSignal): Promise<void> {
@@ -235,7 +223,6 @@ export class JuraftTarget implements Target {
 
   async close(): Promise<void> {
     for (const c of this.#clients) c.close();
-    await Promise.all(this.#children.map((c) => stopChild(c)));
-    if (this.#dir !== undefined) await rm(this.#dir, { recursive: true, force: true });
+    await this.#procs.stop();
   }
 }

@@ -3,8 +3,10 @@
  * CPU time from /proc, and a registry that kills every child when this process exits.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const children = new Set<ChildProcess>();
 let hooked = false;
@@ -173,4 +175,55 @@ export function drain(child: ChildProcess): () => string {
   child.stdout?.on("data", on);
   child.stderr?.on("data", on);
   return () => tail;
+}
+
+/**
+ * The server processes a target started itself, with their temp directory: what both the
+ * juraft and the etcd targets own and must clean up. `none` is a target on existing endpoints.
+ */
+export class LocalProcs {
+  readonly dir: string | undefined;
+  readonly children: readonly ChildProcess[];
+
+  private constructor(dir: string | undefined, children: readonly ChildProcess[]) {
+    this.dir = dir;
+    this.children = children;
+  }
+
+  /** No processes (a target on existing endpoints). */
+  static readonly none = new LocalProcs(undefined, []);
+
+  /**
+   * Makes a temp directory and lets `spawnAll` start processes into `children`; if it throws,
+   * every process started so far is stopped and the directory removed.
+   */
+  static async start(
+    prefix: string,
+    spawnAll: (dir: string, children: ChildProcess[]) => Promise<void>,
+  ): Promise<LocalProcs> {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    const children: ChildProcess[] = [];
+    try {
+      await spawnAll(dir, children);
+      return new LocalProcs(dir, children);
+    } catch (err) {
+      await new LocalProcs(dir, children).stop();
+      throw err;
+    }
+  }
+
+  /** The processes as the report names them (`<namePrefix>-<i>`). */
+  servers(namePrefix: string): { name: string; pid: number }[] {
+    const out: { name: string; pid: number }[] = [];
+    for (const [i, c] of this.children.entries()) {
+      if (c.pid !== undefined) out.push({ name: `${namePrefix}-${i}`, pid: c.pid });
+    }
+    return out;
+  }
+
+  /** Stops every process and removes the directory. */
+  async stop(): Promise<void> {
+    await Promise.all(this.children.map((c) => stopChild(c)));
+    if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
+  }
 }

@@ -343,12 +343,7 @@ export class RaftRuntime {
       // Send the current applied state rather than the older snapshot Raft named (etcd does
       // the same): a member added since the last snapshot must find itself in it. The data is
       // captured now, so entries applied while it streams cannot tear it.
-      const metadata: SnapshotMetadata = {
-        index: this.#applied,
-        term: this.#o.log.term(this.#applied),
-        confState: this.#raw.status().config,
-      };
-      const data = [...encodeSnapshotData(this.#store, this.#members)];
+      const { metadata, data } = this.#captureSnapshot();
       transport.sendSnapshot({ ...m, snapshot: { metadata, data: new Uint8Array(0) } }, data);
     }
     transport.send(plain);
@@ -398,17 +393,25 @@ export class RaftRuntime {
     this.#o.logger.info(`${this.id} installed snapshot at ${meta.index} (term ${meta.term})`);
   }
 
+  #snapshotMetadata(): SnapshotMetadata {
+    const index = this.#applied;
+    return { index, term: this.#o.log.term(index), confState: this.#raw.status().config };
+  }
+
+  /** The applied state as snapshot metadata and data, captured at once (nothing can tear it). */
+  #captureSnapshot(): { metadata: SnapshotMetadata; data: Uint8Array[] } {
+    return {
+      metadata: this.#snapshotMetadata(),
+      data: [...encodeSnapshotData(this.#store, this.#members)],
+    };
+  }
+
   /** Writes a snapshot of the applied state and compacts the log behind it. */
   async takeSnapshot(signal?: AbortSignal): Promise<SnapshotMetadata> {
-    const index = this.#applied;
-    const meta: SnapshotMetadata = {
-      index,
-      term: this.#o.log.term(index),
-      confState: this.#raw.status().config,
-    };
-    if (index <= this.#snapshotIndex) return meta;
-    // Capture synchronously: applying continues while the file is written.
-    const data = [...encodeSnapshotData(this.#store, this.#members)];
+    if (this.#applied <= this.#snapshotIndex) return this.#snapshotMetadata();
+    // Captured synchronously: applying continues while the file is written.
+    const { metadata: meta, data } = this.#captureSnapshot();
+    const index = meta.index;
     const opts = signal === undefined ? {} : { signal };
     await this.#o.snapshots.save(meta, data, opts);
     await this.#o.log.markSnapshot(meta, opts);

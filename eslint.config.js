@@ -30,7 +30,7 @@ const impureGlobals = [
 ];
 
 export default tseslint.config(
-  { ignores: ["dist/", "coverage/", "node_modules/", "**/gen/**", "charts/", "manifests/"] },
+  { ignores: ["dist/", "coverage/", "node_modules", "**/gen/**", "charts/", "manifests/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

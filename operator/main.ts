@@ -43,7 +43,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const kc = new KubeConfig();
 kc.loadFromDefault();
 const kube = new Kube(kc);
-const admin = new NodeAdmin(sleep);
+const admin = new NodeAdmin({ sleep });
 let ready = false;
 http
   .createServer((req, res) => {

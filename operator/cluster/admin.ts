@@ -2,6 +2,7 @@
  * The operator's MemberAdmin over the nodes' ClusterService (Connect/gRPC on the node port),
  * reaching members by their stable peer DNS names.
  */
+import { ConnectError } from "@connectrpc/connect";
 import { JuraftClient } from "../../node/client/index.js";
 import { MemberRole } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
 import { memberAddress, type ClusterRef } from "../reconcile/names.js";
@@ -10,12 +11,27 @@ import type { MemberAdmin } from "../reconcile/reconciler.js";
 
 const CALL = { timeoutMs: 5000 };
 
+/** Options of {@link NodeAdmin}. */
+export interface NodeAdminOptions {
+  readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Maps a member's peer DNS address to the address to dial and register. Identity in a cluster;
+   * a test that runs the pods as local processes maps them to the loopback ports it chose.
+   */
+  readonly translate?: (address: string) => string;
+}
+
 /** MemberAdmin talking to real juraft nodes. */
 export class NodeAdmin implements MemberAdmin {
   /** Members last seen per cluster: the endpoints to try for the next call. */
   readonly #known = new Map<string, number>();
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #translate: (address: string) => string;
 
-  constructor(private readonly sleep: (ms: number) => Promise<void>) {}
+  constructor(o: NodeAdminOptions) {
+    this.#sleep = o.sleep;
+    this.#translate = o.translate ?? ((a) => a);
+  }
 
   #count(c: ClusterRef): number {
     return this.#known.get(`${c.namespace}/${c.name}`) ?? 1;
@@ -26,7 +42,9 @@ export class NodeAdmin implements MemberAdmin {
     replicas: number,
     fn: (client: JuraftClient, leader: string) => Promise<T>,
   ): Promise<T> {
-    const endpoints = Array.from({ length: Math.max(replicas, 1) }, (_, o) => memberAddress(c, o));
+    const endpoints = Array.from({ length: Math.max(replicas, 1) }, (_, o) =>
+      this.#translate(memberAddress(c, o)),
+    );
     const client = new JuraftClient({ endpoints });
     try {
       return await fn(client, await client.leaderAddress(AbortSignal.timeout(CALL.timeoutMs)));
@@ -55,15 +73,19 @@ export class NodeAdmin implements MemberAdmin {
           })),
         };
       });
-    } catch {
-      return undefined;
+    } catch (err) {
+      // No member reachable or none knows a leader: an observation, not a failure.
+      if (err instanceof ConnectError) return undefined;
+      throw err;
     }
   }
 
   /** Pre-registers a member as a learner with manual promotion (its pod adopts the id). */
   async addLearner(c: ClusterRef, name: string, address: string): Promise<void> {
     await this.#withLeader(c, this.#count(c), (client, leader) =>
-      client.cluster(leader).addLearner({ name, address, manualPromotion: true }, CALL),
+      client
+        .cluster(leader)
+        .addLearner({ name, address: this.#translate(address), manualPromotion: true }, CALL),
     );
   }
 
@@ -80,7 +102,7 @@ export class NodeAdmin implements MemberAdmin {
       for (let i = 0; i < 50; i++) {
         const st = await client.cluster(leader).status({}, CALL);
         if (st.commitIndex >= index) return;
-        await this.sleep(100);
+        await this.#sleep(100);
       }
       throw new Error(`remove member ${id}: not committed at index ${index} within 5 s`);
     });

@@ -123,6 +123,7 @@ const status: Schema = {
           id: str("Raft member id."),
           role: { ...str("voter or learner."), enum: ["voter", "learner"] },
           caughtUp: { type: "boolean", description: "Within catchUpLag of the leader." },
+          volume: str("UID of the PVC holding the member's data."),
         },
       },
     },

@@ -100,6 +100,8 @@ export interface MemberStatus {
   readonly role: MemberRole;
   /** Within `raft.catchUpLag` entries of the leader's log. */
   readonly caughtUp: boolean;
+  /** UID of the PVC the member's data lives on (a new UID means the data was lost). */
+  readonly volume?: string;
 }
 
 /** Status of a standard condition. */

@@ -7,7 +7,14 @@ import type { JuraftClusterStatus, MemberStatus } from "../api/types.js";
 import { validateSpec } from "../api/validate.js";
 import type { Kube } from "../kube/client.js";
 import { computeConditions } from "./conditions.js";
-import { clusterRef, ordinalOfName, quorumOf, selectorString, type ClusterRef } from "./names.js";
+import {
+  DATA_VOLUME,
+  clusterRef,
+  ordinalOfName,
+  quorumOf,
+  selectorString,
+  type ClusterRef,
+} from "./names.js";
 import {
   clientService,
   configMap,
@@ -17,6 +24,7 @@ import {
 } from "./objects.js";
 import { planMembership, type ObservedRaft, type Step } from "./planner.js";
 import { statefulSet } from "./statefulset.js";
+import { recordedVolume, volumeLost, type ObservedVolume, type VolumeInput } from "./volumes.js";
 
 /** Membership calls to the juraft nodes (ClusterService), addressed through the peer DNS names. */
 export interface MemberAdmin {
@@ -68,6 +76,34 @@ export async function reconcile(
       const o = ordinalOfName(c, (n ?? "").slice(strip.length));
       return o === undefined ? [] : [o];
     });
+  const volumes = pvcs.flatMap((p): ObservedVolume[] => {
+    const [o] = ordinals([p.metadata?.name], `${DATA_VOLUME}-`);
+    const uid = p.metadata?.uid;
+    return o === undefined || uid === undefined
+      ? []
+      : [{ ordinal: o, uid, deleting: p.metadata?.deletionTimestamp !== undefined }];
+  });
+  const podOrdinals = new Set(ordinals(pods.map((p) => p.metadata?.name)));
+  const volumeInputs = new Map(
+    (raft?.members ?? []).map((m): [string, VolumeInput] => {
+      const o = ordinalOfName(c, m.name);
+      return [
+        m.id,
+        {
+          member: m,
+          ordinal: o,
+          previous: status.members?.find((p) => p.id === m.id),
+          volume: volumes.find((v) => v.ordinal === o),
+          podExists: o !== undefined && podOrdinals.has(o),
+        },
+      ];
+    }),
+  );
+  const lostOrdinals = new Set(
+    [...volumeInputs.values()].flatMap((v) =>
+      volumeLost(v) && v.ordinal !== undefined ? [v.ordinal] : [],
+    ),
+  );
   const knownVoters = (status.members ?? []).filter((m) => m.role === "voter").length;
   const step: Step =
     check.errors.length > 0
@@ -81,12 +117,13 @@ export async function reconcile(
           statefulSetReplicas: stsReplicas,
           pods: pods.flatMap((p) => {
             const [o] = ordinals([p.metadata?.name]);
-            // Lost-volume detection (PVC uid per member) is not wired yet: never reported here.
-            return o === undefined ? [] : [{ ordinal: o, ready: ready(p), volumeLost: false }];
+            return o === undefined
+              ? []
+              : [{ ordinal: o, ready: ready(p), volumeLost: lostOrdinals.has(o) }];
           }),
           pvcOrdinals: ordinals(
             pvcs.map((p) => p.metadata?.name),
-            "data-",
+            `${DATA_VOLUME}-`,
           ),
           raft,
           catchUpLag: spec.raft.catchUpLag,
@@ -131,12 +168,17 @@ export async function reconcile(
     case "converged":
       break;
   }
-  const members: MemberStatus[] = (raft?.members ?? []).map((m) => ({
-    name: m.name,
-    id: m.id,
-    role: m.role,
-    caughtUp: raft !== undefined && raft.lastIndex - m.matchIndex <= spec.raft.catchUpLag,
-  }));
+  const members: MemberStatus[] = (raft?.members ?? []).map((m) => {
+    const v = volumeInputs.get(m.id);
+    const volume = v === undefined ? undefined : recordedVolume(v);
+    return {
+      name: m.name,
+      id: m.id,
+      role: m.role,
+      caughtUp: raft !== undefined && raft.lastIndex - m.matchIndex <= spec.raft.catchUpLag,
+      ...(volume !== undefined ? { volume } : {}),
+    };
+  });
   const readyNames = new Set(pods.filter(ready).map((p) => p.metadata?.name));
   const leader = raft?.members.find((m) => m.id === raft.leaderId)?.name;
   const next: JuraftClusterStatus = {

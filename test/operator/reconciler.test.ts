@@ -167,4 +167,33 @@ describe("reconcile against the fake API server and an in-memory Raft", () => {
       minAvailable: 1,
     });
   });
+  it("a pod whose volume was lost: removes its old id, then it rejoins with a new one", async () => {
+    const env = await fakeCluster();
+    api = env.api;
+    const kube = new Kube(env.kc);
+    const raft = new FakeRaft();
+    api.put("juraftclusters", {
+      apiVersion: "juraft.dev/v1alpha1",
+      kind: "JuraftCluster",
+      metadata: { name: "db", namespace: "ns" },
+      spec: { replicas: 3 },
+    });
+    await converge(api, kube, raft);
+    const before = (await kube.getCluster("ns", "db"))?.status?.members ?? [];
+    const old = before.find((m) => m.name === "db-1");
+    expect(old?.volume).toBe(api.get("persistentvolumeclaims", "ns", "data-db-1")?.metadata["uid"]);
+    // The node's disk is gone: its PVC and pod are deleted; the StatefulSet recreates both.
+    api.remove("persistentvolumeclaims", "ns", "data-db-1");
+    api.remove("pods", "ns", "db-1");
+    raft.calls.length = 0;
+    await converge(api, kube, raft);
+    expect(raft.calls).toEqual([`remove ${old?.id ?? ""}`, "addLearner db-1", "promote n3"]);
+    const after = (await kube.getCluster("ns", "db"))?.status?.members ?? [];
+    const fresh = after.find((m) => m.name === "db-1");
+    expect(fresh?.id).toBe("n3");
+    expect(fresh?.volume).toBe(
+      api.get("persistentvolumeclaims", "ns", "data-db-1")?.metadata["uid"],
+    );
+    expect(fresh?.volume).not.toBe(old?.volume);
+  });
 });

@@ -3,9 +3,23 @@
  * shared/research/txn-semantics/WORKLOAD.md §6 over 100,000 documents, and resident memory per
  * 1,000,000 small documents. Run with `npm run bench:store`.
  */
+import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { DocumentStore } from "../store/index.js";
+import type * as StoreModule from "../store/index.js";
+
+/**
+ * BENCH_STORE=path/to/store/index.ts measures another copy of the store (e.g. main's, exported
+ * with `git archive`) with the same workload, for before/after runs on one machine.
+ */
+const storeModule = (await import(
+  process.env.BENCH_STORE === undefined
+    ? "../store/index.js"
+    : pathToFileURL(process.env.BENCH_STORE).href
+)) as typeof StoreModule;
+const { DocumentStore } = storeModule;
+type DocumentStore = StoreModule.DocumentStore;
 
 setFlagsFromString("--expose-gc");
 // V8 sizes the young generation at startup, so a flag set here would not take effect: run with
@@ -282,7 +296,21 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function benchMix(): void {
+/** Main-thread GC pauses (perf_hooks "gc" entries), summed later over the timed windows. */
+function gcPauses(): { stop: () => Promise<PerformanceEntry[]> } {
+  const entries: PerformanceEntry[] = [];
+  const obs = new PerformanceObserver((list) => entries.push(...list.getEntries()));
+  obs.observe({ entryTypes: ["gc"] });
+  return {
+    stop: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // entries arrive on a later turn
+      obs.disconnect();
+      return entries;
+    },
+  };
+}
+
+async function benchMix(): Promise<void> {
   const semi = process.execArgv.concat(process.env.NODE_OPTIONS ?? "").join(" ");
   console.log(
     `mix: young generation: ${/max-semi-space-size=\d+/.exec(semi)?.[0] ?? "V8 default"}`,
@@ -298,8 +326,10 @@ function benchMix(): void {
   const ROUNDS = 3;
   const outcomes = new Map<string, number>();
   const rates: number[] = [];
+  const windows: [number, number][] = [];
   let applyMs = 0;
   let cpuUs = 0; // process CPU time (all threads, GC helpers included): steadier on a busy machine
+  const gcs = gcPauses();
   t0 = performance.now();
   for (let round = 0; round < ROUNDS; round++) {
     let roundMs = 0;
@@ -314,22 +344,33 @@ function benchMix(): void {
         const o = apply(store, ops);
         outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
       }
-      roundMs += performance.now() - t1;
+      const t2 = performance.now();
       const c2 = process.cpuUsage(c1);
+      windows.push([t1, t2]);
+      roundMs += t2 - t1;
       cpuUs += c2.user + c2.system;
     }
     applyMs += roundMs;
     rates.push(Math.round((roundN / roundMs) * 1000));
   }
   const totalMs = performance.now() - t0;
+  let gcMs = 0;
+  for (const e of await gcs.stop())
+    if (windows.some(([a, b]) => e.startTime >= a && e.startTime < b)) gcMs += e.duration;
   const done = outcomes.get("applied") ?? 0;
   const total = [...outcomes.values()].reduce((x, y) => x + y, 0);
   const median = [...rates].sort((x, y) => x - y)[1] ?? 0;
   console.log(
-    `mix: ${total} txns over ${docs} documents: store applies ${median} txns/s ` +
+    `mix: ${total} txns over ${docs} documents: store applies ${median} txns/s of wall time ` +
       `(median of ${ROUNDS} rounds: ${rates.join(", ")}; ${applyMs.toFixed(0)} ms in all)`,
   );
-  console.log(`mix: ${(cpuUs / total).toFixed(2)} µs of CPU per transaction applied`);
+  console.log(
+    `mix: ${Math.round(total / (cpuUs / 1e6))} txns/s of process CPU time ` +
+      `(${(cpuUs / total).toFixed(2)} µs of CPU per transaction, GC threads included)`,
+  );
+  console.log(
+    `mix: main-thread GC pauses ${gcMs.toFixed(0)} ms = ${((100 * gcMs) / applyMs).toFixed(1)} % of apply time`,
+  );
   const e2e = Math.round((total / totalMs) * 1000);
   console.log(`mix: end to end including building each txn from reads: ${e2e} txns/s`);
   console.log(
@@ -368,4 +409,4 @@ function benchMemory(): void {
 }
 
 if (process.env.BENCH_PART !== "mix") benchMemory();
-if (process.env.BENCH_PART !== "memory") benchMix();
+if (process.env.BENCH_PART !== "memory") await benchMix();

@@ -3,12 +3,14 @@
  * (DESIGN.md §3 step 6). Deterministic: depends only on the state and the entry.
  */
 import { ErrorCode, StoreError, invariant } from "./errors.js";
-import type { Decision, Slot } from "./txn-engine.js";
+import type { ChangeEvent, Decision, Slot } from "./txn-engine.js";
 import { decide } from "./txn-engine.js";
 import type { ParsedOp } from "./txn-parse.js";
 import { DOC_EXISTS, DOC_MISSING, parseOps } from "./txn-parse.js";
-import type { RecordedOutcome, StoreState, TxnRecord } from "./state.js";
+import type { RecordedOutcome, StoreState } from "./state.js";
 import type { Value } from "./values.js";
+
+export type { ChangeEvent } from "./txn-engine.js";
 
 /** A committed log entry carrying a transaction. */
 export interface TxnEntry {
@@ -20,18 +22,6 @@ export interface TxnEntry {
   readonly ops: unknown;
   /** The leader's clock when it proposed the entry (ms since the epoch), for pruning and $currentDate. */
   readonly timeMs?: number;
-}
-
-/** One change, tagged with the log index that produced it (SPEC §9.4). */
-export interface ChangeEvent {
-  readonly index: number;
-  readonly collection: string;
-  readonly id: Value;
-  /** SPEC §3 revno after the op; negative = removed or missing. */
-  readonly revno: number;
-  readonly kind: "insert" | "update" | "remove";
-  /** True when the op changed nothing (insert of an existing doc, update/remove of a missing one). */
-  readonly skipped: boolean;
 }
 
 /** The result of applying an entry. */
@@ -113,9 +103,12 @@ function dispatch(
   }
   const seen = txnId === undefined ? undefined : state.txns.get(txnId);
   if (seen !== undefined) return withEntry(seen.result, seen.index, txnId, true, []);
-  const { result, changes } = run(state, entry.ops, index, timeMs);
-  if (txnId !== undefined) record(state, txnId, { index, result });
-  return withEntry(result, index, txnId, false, changes);
+  const out = run(state, entry.ops, index, timeMs, txnId);
+  if (txnId !== undefined) {
+    if (out.outcome === "applied") state.txns.addApplied(txnId, index, out.revnos);
+    else state.txns.add(txnId, { index, result: out });
+  }
+  return out;
 }
 
 /** The result object, built per outcome: an object spread of the union was ~20% of apply time. */
@@ -145,58 +138,52 @@ function withEntry(
   }
 }
 
+/** Runs the ops; the result is the entry's (not a duplicate), and its own recorded outcome. */
 function run(
   state: StoreState,
   input: unknown,
   index: number,
   timeMs: number | undefined,
-): { result: RecordedOutcome; changes: ChangeEvent[] } {
+  txnId: string | undefined,
+): TxnResult {
   let ops: ParsedOp[];
   try {
     ops = parseOps(input);
   } catch (e) {
-    if (e instanceof StoreError) return { result: { outcome: "rejected", error: e }, changes: [] };
+    if (e instanceof StoreError) return rejected(e, index, txnId);
     throw e;
   }
-  const lookup = (c: string, key: string): Slot | undefined => state.collections.get(c)?.get(key);
-  const d = decide(ops, lookup, { mode: state.options.mode, timeMs });
+  const { mode, emitSkipped } = state.options;
+  const d = decide(ops, state.collections, { mode, timeMs, index, emitSkipped });
   switch (d.outcome) {
     case "aborted":
       return {
-        result: {
-          outcome: "aborted",
-          op: d.op,
-          reason: d.reason,
-          assert: d.reason === "assert_failed" ? assertValue(ops[d.op]) : null,
-        },
+        outcome: "aborted",
+        op: d.op,
+        reason: d.reason,
+        assert: d.reason === "assert_failed" ? assertValue(ops[d.op]) : null,
+        index,
+        txnId,
+        duplicate: false,
         changes: [],
       };
     case "rejected":
-      return { result: { outcome: "rejected", error: d.error }, changes: [] };
+      return rejected(d.error, index, txnId);
     case "applied":
       commit(state, d, index, timeMs);
-      return { result: { outcome: "applied", revnos: d.revnos }, changes: events(state, d, index) };
+      return {
+        outcome: "applied",
+        revnos: d.revnos,
+        index,
+        txnId,
+        duplicate: false,
+        changes: d.changes,
+      };
   }
 }
 
-function events(
-  state: StoreState,
-  d: Extract<Decision, { outcome: "applied" }>,
-  index: number,
-): ChangeEvent[] {
-  const out: ChangeEvent[] = [];
-  for (const e of d.effects) {
-    if (e.skipped && !state.options.emitSkipped) continue;
-    out.push({
-      index,
-      collection: e.state.c,
-      id: e.state.id,
-      revno: e.revno,
-      kind: e.kind,
-      skipped: e.skipped,
-    });
-  }
-  return out;
+function rejected(error: StoreError, index: number, txnId: string | undefined): TxnResult {
+  return { outcome: "rejected", error, index, txnId, duplicate: false, changes: [] };
 }
 
 function collection(state: StoreState, c: string): Map<string, Slot> {
@@ -248,10 +235,6 @@ function commit(
       coll.delete(st.key);
     }
   }
-}
-
-function record(state: StoreState, txnId: string, rec: TxnRecord): void {
-  state.txns.add(txnId, rec);
 }
 
 function pruneTxns(state: StoreState, index: number): void {

@@ -48,12 +48,15 @@ export interface DocState {
   changed: boolean;
 }
 
-/** What one change op did (SPEC §9.4). */
-export interface OpEffect {
-  readonly op: number;
-  readonly state: DocState;
+/** One change, tagged with the log index that produced it (SPEC §9.4). */
+export interface ChangeEvent {
+  readonly index: number;
+  readonly collection: string;
+  readonly id: Value;
+  /** SPEC §3 revno after the op; negative = removed or missing. */
   readonly revno: number;
   readonly kind: "insert" | "update" | "remove";
+  /** True when the op changed nothing (insert of an existing doc, update/remove of a missing one). */
   readonly skipped: boolean;
 }
 
@@ -62,7 +65,8 @@ export type Decision =
   | {
       readonly outcome: "applied";
       readonly revnos: (number | null)[];
-      readonly effects: OpEffect[];
+      /** The change events, built here: one object per op instead of an effect plus an event. */
+      readonly changes: ChangeEvent[];
       readonly states: DocState[];
     }
   | {
@@ -72,13 +76,22 @@ export type Decision =
     }
   | { readonly outcome: "rejected"; readonly error: StoreError };
 
-/** Reads the current slot of a document. */
-export type SlotLookup = (c: string, key: string) => Slot | undefined;
+/** The store's documents by collection, then by `idKey`. */
+export type Collections = ReadonlyMap<string, ReadonlyMap<string, Slot>>;
 
 /** Entry data the engine needs. */
 export interface EngineContext {
   readonly mode: TxnMode;
   readonly timeMs: number | undefined;
+  /** The entry's log index, for change events. */
+  readonly index: number;
+  /** Emit events for skipped ops (SPEC §9.4). */
+  readonly emitSkipped: boolean;
+}
+
+/** Composite key of a document for the large-transaction index. */
+function stateKey(c: string, key: string): string {
+  return `${c.length}:${c}${key}`;
 }
 
 /** The documents a transaction touches, in first-touch order. */
@@ -88,7 +101,7 @@ class States {
   #index: Map<string, DocState> | null = null;
 
   find(c: string, key: string): DocState | undefined {
-    if (this.#index !== null) return this.#index.get(`${c.length}:${c}${key}`);
+    if (this.#index !== null) return this.#index.get(stateKey(c, key));
     // A transaction touches a few documents: a scan beats building a composite key per op.
     for (const s of this.list) if (s.key === key && s.c === c) return s;
     return undefined;
@@ -96,16 +109,16 @@ class States {
 
   add(st: DocState): void {
     this.list.push(st);
-    if (this.#index !== null) this.#index.set(`${st.c.length}:${st.c}${st.key}`, st);
+    if (this.#index !== null) this.#index.set(stateKey(st.c, st.key), st);
     else if (this.list.length === 16)
-      this.#index = new Map(this.list.map((s) => [`${s.c.length}:${s.c}${s.key}`, s]));
+      this.#index = new Map(this.list.map((s) => [stateKey(s.c, s.key), s]));
   }
 }
 
-function stateFor(states: States, op: ParsedOp, lookup: SlotLookup, mode: TxnMode): DocState {
+function stateFor(states: States, op: ParsedOp, colls: Collections, mode: TxnMode): DocState {
   let st = states.find(op.c, op.key);
   if (st === undefined) {
-    const before = lookup(op.c, op.key);
+    const before = colls.get(op.c)?.get(op.key);
     // SPEC §3 step 2: existing doc -> its revno; removed -> tombstone (client only); else -1.
     const pre =
       before === undefined
@@ -161,22 +174,18 @@ function assertHolds(op: ParsedOp, st: DocState, preOp: number, mode: TxnMode): 
 }
 
 /** Decides a transaction (SPEC §3) without changing anything. */
-export function decide(ops: readonly ParsedOp[], lookup: SlotLookup, ctx: EngineContext): Decision {
+export function decide(ops: readonly ParsedOp[], colls: Collections, ctx: EngineContext): Decision {
   const states = new States();
   const opStates: DocState[] = [];
-  const preOp: number[] = [];
-  for (const op of ops) {
-    const st = stateFor(states, op, lookup, ctx.mode);
-    opStates.push(st);
-    preOp.push(st.running);
-    st.running = advance(st.running, op.action.kind);
-  }
   for (let i = 0; i < ops.length; i++) {
-    const op = ops[i];
-    const st = opStates[i];
-    invariant(op !== undefined && st !== undefined, "op and state align");
-    if (!assertHolds(op, st, preOp[i] ?? -1, ctx.mode))
+    const op = ops[i] as ParsedOp;
+    const st = stateFor(states, op, colls, ctx.mode);
+    opStates.push(st);
+    // An assert reads only the pre-transaction document and the ops before it, so checking it
+    // here, in op order, finds the same first failing op as a separate pass would.
+    if (!assertHolds(op, st, st.running, ctx.mode))
       return { outcome: "aborted", op: i, reason: "assert_failed" };
+    st.running = advance(st.running, op.action.kind);
   }
   for (const st of states.list) st.running = st.pre;
   try {
@@ -199,7 +208,7 @@ function update(
   i: number,
 ): void {
   try {
-    const next = applyUpdate(doc, upd, { revno: revnoValue(revno), timeMs: ctx.timeMs });
+    const next = applyUpdate(doc, upd, revnoValue(revno), ctx.timeMs);
     st.bound = checkResult(doc, next, upd, st.bound);
     st.doc = next;
   } catch (e) {
@@ -273,6 +282,18 @@ function withRevno(doc: Doc, revno: number): Doc {
   return doc;
 }
 
+/** The change event of op `i` on `st`, or undefined when skipped ops are not reported. */
+function changeOf(
+  ctx: EngineContext,
+  st: DocState,
+  revno: number,
+  kind: ChangeEvent["kind"],
+  skipped: boolean,
+): ChangeEvent | undefined {
+  if (skipped && !ctx.emitSkipped) return undefined;
+  return { index: ctx.index, collection: st.c, id: st.id, revno, kind, skipped };
+}
+
 /** SPEC §3 step 5 (client-side mgo/txn), with SPEC §7's reject-up-front rule for bad updates. */
 function applyClient(
   ops: readonly ParsedOp[],
@@ -281,17 +302,17 @@ function applyClient(
   ctx: EngineContext,
 ): Decision {
   const revnos: (number | null)[] = [];
-  const effects: OpEffect[] = [];
-  ops.forEach((op, i) => {
+  const changes: ChangeEvent[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const a = (ops[i] as ParsedOp).action;
     const st = opStates[i] as DocState;
     const r = st.running;
-    const a = op.action;
     let logged = r;
     let skipped = true;
     switch (a.kind) {
       case "assert":
         revnos.push(null);
-        return;
+        continue;
       case "insert":
         if (r < 0) {
           logged = -r + 1;
@@ -319,9 +340,10 @@ function applyClient(
     st.running = logged;
     if (!skipped) st.changed = true;
     revnos.push(logged);
-    effects.push({ op: i, state: st, revno: logged, kind: a.kind, skipped });
-  });
-  return { outcome: "applied", revnos, effects, states };
+    const ev = changeOf(ctx, st, logged, a.kind, skipped);
+    if (ev !== undefined) changes.push(ev);
+  }
+  return { outcome: "applied", revnos, changes, states };
 }
 
 /** The server-side runner (juju/mgo sstxn): revnos from the pre-transaction read (SPEC §6.1). */
@@ -332,7 +354,7 @@ function applyServer(
   ctx: EngineContext,
 ): Decision {
   const revnos: (number | null)[] = [];
-  const effects: OpEffect[] = [];
+  const changes: ChangeEvent[] = [];
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as ParsedOp;
     const st = opStates[i] as DocState;
@@ -377,7 +399,8 @@ function applyServer(
     st.running = logged;
     if (!skipped) st.changed = true;
     revnos.push(logged);
-    effects.push({ op: i, state: st, revno: logged, kind: a.kind, skipped });
+    const ev = changeOf(ctx, st, logged, a.kind, skipped);
+    if (ev !== undefined) changes.push(ev);
   }
-  return { outcome: "applied", revnos, effects, states };
+  return { outcome: "applied", revnos, changes, states };
 }

@@ -5,7 +5,22 @@
  * Here the index is two typed arrays (a probe compares 32-bit hashes and touches a string only on
  * a hash match), records sit in a queue, and pruning drops the queue's front.
  */
-import type { TxnRecord } from "./state.js";
+import type { RecordedOutcome, TxnRecord } from "./state.js";
+
+/**
+ * What the queue holds per id: an applied outcome as its revnos array alone, anything else as
+ * the outcome. With the log index in a number array, recording an applied transaction keeps no
+ * object of its own (two fewer per transaction to promote and later collect).
+ */
+type Stored = readonly (number | null)[] | RecordedOutcome;
+
+function outcomeOf(s: Stored): RecordedOutcome {
+  return isRevnos(s) ? { outcome: "applied", revnos: s } : s;
+}
+
+function isRevnos(s: Stored): s is readonly (number | null)[] {
+  return Array.isArray(s);
+}
 
 /** Probe runs longer than this mean crafted colliding ids: switch to V8's seeded `Map`. */
 const MAX_PROBE = 64;
@@ -26,7 +41,8 @@ const SEQ_MOD = 2 ** 30;
 /** Transaction ids and their recorded outcomes, oldest first. */
 export class TxnTable {
   #ids: string[] = [];
-  #recs: TxnRecord[] = [];
+  #outs: Stored[] = [];
+  #indexes: number[] = [];
   #hashes: number[] = [];
   #head = 0;
   /** Sequence number of `#ids[0]` (sequence numbers never repeat). */
@@ -50,7 +66,7 @@ export class TxnTable {
   /** The record of `id`, or undefined. */
   get(id: string): TxnRecord | undefined {
     const pos = this.#find(id);
-    return pos < 0 ? undefined : this.#recs[pos];
+    return pos < 0 ? undefined : this.#record(pos);
   }
 
   /** True when `id` is remembered. */
@@ -60,11 +76,26 @@ export class TxnTable {
 
   /** Remembers a new id (the caller checked it is absent) as the newest entry. */
   add(id: string, rec: TxnRecord): void {
+    const r = rec.result;
+    this.#push(id, rec.index, r.outcome === "applied" ? r.revnos : r);
+  }
+
+  /** {@link add} of an applied outcome, without building its record. */
+  addApplied(id: string, index: number, revnos: readonly (number | null)[]): void {
+    this.#push(id, index, revnos);
+  }
+
+  #record(pos: number): TxnRecord {
+    return { index: this.#indexes[pos] ?? 0, result: outcomeOf(this.#outs[pos] as Stored) };
+  }
+
+  #push(id: string, index: number, out: Stored): void {
     const h = this.#hash(id);
     if (this.#map === null && (this.#used + 1) * 2 > this.#slots.length) this.#rehash();
     const seq = this.#base + this.#ids.length;
     this.#ids.push(id);
-    this.#recs.push(rec);
+    this.#outs.push(out);
+    this.#indexes.push(index);
     this.#hashes.push(h);
     if (this.#map !== null) {
       this.#map.set(id, seq);
@@ -86,7 +117,7 @@ export class TxnTable {
 
   /** The log index of the oldest entry, or undefined when empty. */
   oldestIndex(): number | undefined {
-    return this.#recs[this.#head]?.index;
+    return this.#indexes[this.#head];
   }
 
   /** Forgets the oldest entry. */
@@ -103,7 +134,8 @@ export class TxnTable {
     this.#head++;
     if (this.#head > 1024 && this.#head * 2 > this.#ids.length) {
       this.#ids = this.#ids.slice(this.#head);
-      this.#recs = this.#recs.slice(this.#head);
+      this.#outs = this.#outs.slice(this.#head);
+      this.#indexes = this.#indexes.slice(this.#head);
       this.#hashes = this.#hashes.slice(this.#head);
       this.#base += this.#head;
       this.#head = 0;
@@ -114,7 +146,7 @@ export class TxnTable {
   entries(): [string, TxnRecord][] {
     const out: [string, TxnRecord][] = [];
     for (let i = this.#head; i < this.#ids.length; i++)
-      out.push([this.#ids[i] ?? "", this.#recs[i] as TxnRecord]);
+      out.push([this.#ids[i] ?? "", this.#record(i)]);
     return out;
   }
 

@@ -12,8 +12,8 @@ import type { CompiledUpdate, PushSort, UpdateStep } from "./update-compile.js";
 import type { Doc, Value } from "./values.js";
 import { UtcDate, isNumericKind, kindOf, typeName } from "./values.js";
 
-/** What an update needs from the applying entry. */
-export interface UpdateContext {
+/** What an update needs from the applying entry (kept on the cursor: no object per update). */
+interface UpdateContext {
   /** The new `txn-revno` (SPEC §3 step 5). */
   readonly revno: bigint;
   /** The entry's timestamp in ms since the epoch, for `$currentDate`. */
@@ -26,10 +26,14 @@ function fail(reason: string, message: string, site: ErrorSite): never {
   throw new StoreError(ErrorCode.invalidArgument, reason, message, site);
 }
 
-class Cursor {
+class Cursor implements UpdateContext {
   /** Containers this update made or copied (few: an array scan beats allocating a Set). */
   readonly fresh: Container[];
-  constructor(readonly root: Doc) {
+  constructor(
+    readonly root: Doc,
+    readonly revno: bigint,
+    readonly timeMs: number | undefined,
+  ) {
     this.fresh = [root];
   }
 
@@ -104,10 +108,18 @@ function lastSeg(segs: readonly string[]): string {
   return segs[segs.length - 1] ?? "";
 }
 
-/** Applies `upd` to `doc` and returns the new document; throws {@link StoreError} if rejected. */
-export function applyUpdate(doc: Doc, upd: CompiledUpdate, ctx: UpdateContext): Doc {
-  const cur = new Cursor(new Map(doc));
-  for (const step of upd.steps) applyStep(cur, step, ctx);
+/**
+ * Applies `upd` to `doc` with the new `txn-revno` and the entry's timestamp (for `$currentDate`)
+ * and returns the new document; throws {@link StoreError} if rejected.
+ */
+export function applyUpdate(
+  doc: Doc,
+  upd: CompiledUpdate,
+  revno: bigint,
+  timeMs: number | undefined,
+): Doc {
+  const cur = new Cursor(new Map(doc), revno, timeMs);
+  for (const step of upd.steps) applyStep(cur, step, cur);
   return cur.root;
 }
 

@@ -2,7 +2,7 @@
  * Validation of a transaction's ops before anything happens (SPEC §2): every malformed op is a
  * coded `invalid_argument` error naming the op index and the field.
  */
-import { MAX_BSON_SIZE, docSizeBound, oversize } from "./bson-encode.js";
+import { MAX_BSON_SIZE, oversize } from "./bson-encode.js";
 import { cachedAssert } from "./assert-cache.js";
 import { badInput, q, StoreError } from "./errors.js";
 import { checkId, idKey } from "./id-key.js";
@@ -10,7 +10,12 @@ import type { Matcher } from "./matcher.js";
 import { compileFilter } from "./matcher.js";
 import { toDoc, toDocInto, toValue } from "./normalize.js";
 import type { CompiledUpdate } from "./update-compile.js";
-import { checkStorable, compileUpdateInput, REVNO_FIELD } from "./update-compile.js";
+import {
+  checkStorable,
+  checkedSizeBound,
+  compileUpdateInput,
+  REVNO_FIELD,
+} from "./update-compile.js";
 import type { Doc, Value } from "./values.js";
 
 /** An op's precondition (SPEC §4.1). */
@@ -133,8 +138,7 @@ function parseInsert(payload: unknown, id: Value): OpAction {
   toDocInto(doc, payload, "insert"); // a payload `_id` lands in first place, and is replaced:
   doc.set("_id", id); // the op's `_id` is the document's (SPEC §2)
   if (!doc.has(REVNO_FIELD)) doc.set(REVNO_FIELD, 0n);
-  checkStorable(doc, "insert");
-  const bound = docSizeBound(doc) + 16; // + the revno stamped in at apply (8-byte int64)
+  const bound = checkedSizeBound(doc, "insert") + 16; // + the revno stamped in at apply (int64)
   const size = bound <= MAX_BSON_SIZE ? 0 : oversize(doc);
   if (size > 0) {
     badInput(

@@ -14,7 +14,7 @@ import { isNumericKind, kindOf, numericOf } from "./values.js";
 
 export { REVNO_FIELD } from "./update-types.js";
 export type { CompiledUpdate, PushSort, UpdateStep } from "./update-types.js";
-export { checkStorable, updatePath, valueDepth } from "./update-storable.js";
+export { checkStorable, checkedSizeBound, updatePath, valueDepth } from "./update-storable.js";
 
 const KNOWN = new Set([
   "$set",
@@ -55,8 +55,14 @@ interface UpdateShape {
   /** Per operand entry (input order): its split path and its field name for errors. */
   readonly segs: readonly string[][];
   readonly at: readonly string[];
-  /** Entry indices in application order (-1 is the revno step); `$setOnInsert` entries absent. */
-  readonly order: readonly number[];
+  /** Per entry: its operator. */
+  readonly ops: readonly string[];
+  /** Per entry: its step's position in application order, or -1 (`$setOnInsert`: no step). */
+  readonly slot: readonly number[];
+  /** Position of the revno step in application order. */
+  readonly revnoAt: number;
+  /** Number of steps. */
+  readonly steps: number;
   readonly touchesId: boolean;
   readonly needsTime: boolean;
 }
@@ -108,29 +114,27 @@ export function compileUpdate(update: Doc, field: string): CompiledUpdate {
   const node = shapeNode(update, field);
   const shape = node?.shape;
   if (shape === undefined) return compileFresh(update, field, node);
-  const ops: string[] = [];
   const values: Value[] = [];
-  for (const [op, operand] of update) {
-    for (const value of (operand as Doc).values()) {
-      ops.push(op);
-      values.push(value);
-    }
-  }
-  return instantiate(shape, ops, values);
+  for (const operand of update.values())
+    for (const value of (operand as Doc).values()) values.push(value);
+  return instantiate(shape, values);
 }
 
-/** A known shape with this update's values: the paths are known good; values compile in order. */
-function instantiate(shape: UpdateShape, ops: string[], values: Value[]): CompiledUpdate {
-  const byEntry: UpdateStep[] = [];
-  for (let e = 0; e < ops.length; e++) {
-    const op = ops[e] ?? "";
-    const segs = shape.segs[e] as string[];
-    if (op !== "$setOnInsert")
-      byEntry[e] = compileStep(op, segs, values[e] as Value, shape.at[e] ?? "");
+/**
+ * A known shape with this update's values: the paths are known good. Steps compile in entry
+ * order (so the first bad value is the one reported, as in a fresh compile), each straight into
+ * its place in application order.
+ */
+function instantiate(shape: UpdateShape, values: readonly Value[]): CompiledUpdate {
+  const steps = new Array<UpdateStep>(shape.steps);
+  steps[shape.revnoAt] = REVNO_STEP;
+  for (let e = 0; e < values.length; e++) {
+    const at = shape.slot[e] ?? -1;
+    if (at >= 0) {
+      const op = shape.ops[e] ?? "";
+      steps[at] = compileStep(op, shape.segs[e] as string[], values[e] as Value, shape.at[e] ?? "");
+    }
   }
-  const steps = shape.order.map((i): UpdateStep =>
-    i < 0 ? REVNO_STEP : (byEntry[i] as UpdateStep),
-  );
   return { steps, touchesId: shape.touchesId, hasRename: false, needsTime: shape.needsTime };
 }
 
@@ -147,36 +151,40 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  */
 export function compileUpdateInput(input: unknown, field: string): CompiledUpdate {
   if (isPlainObject(input) && shapeNodes <= MAX_SHAPE_NODES) {
-    let node: ShapeNode | undefined = shapeRoots.get(field);
-    const ops: string[] = [];
-    const raw: unknown[] = [];
-    const at: string[] = [];
-    for (const op of Object.keys(input)) {
-      const operand = input[op];
-      if (operand === undefined) continue; // toDoc drops undefined fields
-      if (op === "$rename" || !isPlainObject(operand)) {
-        node = undefined;
-        break;
-      }
-      node = node?.ops.get(op);
-      for (const path of Object.keys(operand)) {
-        const v = operand[path];
-        if (v === undefined) continue;
-        node = node?.paths.get(path);
-        ops.push(op);
-        raw.push(v);
-        at.push(path);
-      }
-    }
-    const shape = node?.shape;
+    const shape = plainShape(input, field);
     if (shape !== undefined) {
-      const values = raw.map((v, i) =>
-        isScalar(v) ? v : toValue(v, `${field}.${ops[i] ?? ""}.${at[i] ?? ""}`, 3),
-      );
-      return instantiate(shape, ops, values);
+      const values: Value[] = [];
+      let e = 0;
+      for (const op in input) {
+        const operand = input[op] as Record<string, unknown> | undefined;
+        if (!Object.hasOwn(input, op) || operand === undefined) continue;
+        for (const path in operand) {
+          const v = operand[path];
+          if (!Object.hasOwn(operand, path) || v === undefined) continue;
+          values.push(isScalar(v) ? v : toValue(v, shape.at[e] ?? "", 3));
+          e++;
+        }
+      }
+      return instantiate(shape, values);
     }
   }
   return compileUpdate(toDoc(input, field), field);
+}
+
+/** The cached shape of a plain-object update, found without allocating, or undefined. */
+function plainShape(input: Record<string, unknown>, field: string): UpdateShape | undefined {
+  let node: ShapeNode | undefined = shapeRoots.get(field);
+  for (const op in input) {
+    const operand = input[op];
+    if (!Object.hasOwn(input, op) || operand === undefined) continue; // toDoc drops undefined
+    if (op === "$rename" || !isPlainObject(operand)) return undefined;
+    node = node?.ops.get(op);
+    for (const path in operand) {
+      if (Object.hasOwn(operand, path) && operand[path] !== undefined) node = node?.paths.get(path);
+    }
+    if (node === undefined) return undefined;
+  }
+  return node?.shape;
 }
 
 const REVNO_STEP: UpdateStep = { op: "revno", segs: REVNO_SEGS as string[] };
@@ -187,6 +195,7 @@ function compileFresh(update: Doc, field: string, node: ShapeNode | null): Compi
   const paths: { segs: string[]; at: string }[] = [{ segs: [REVNO_FIELD], at: REVNO_FIELD }];
   const entrySegs: string[][] = [];
   const entryAt: string[] = [];
+  const entryOps: string[] = [];
   for (const [op, operand] of update) {
     const at = `${field}.${op}`;
     checkOperator(op, operand, at);
@@ -196,6 +205,7 @@ function compileFresh(update: Doc, field: string, node: ShapeNode | null): Compi
       paths.push({ segs, at: pf });
       entrySegs.push(segs);
       entryAt.push(pf);
+      entryOps.push(op);
       if (op === "$setOnInsert") continue; // transactions never upsert (SPEC §5.3)
       const step = compileStep(op, segs, value, pf);
       if (step.op === "$rename") paths.push({ segs: step.segs, at: pf });
@@ -208,8 +218,23 @@ function compileFresh(update: Doc, field: string, node: ShapeNode | null): Compi
   const touchesId = paths.some((p) => p.segs[0] === "_id");
   const needsTime = steps.some((s) => s.op === "$currentDate");
   if (node !== null) {
-    const order = steps.map((s) => entryOf.get(s) ?? -1);
-    node.shape = { segs: entrySegs, at: entryAt, order, touchesId, needsTime };
+    const slot = entrySegs.map(() => -1);
+    let revnoAt = 0;
+    steps.forEach((s, k) => {
+      const e = entryOf.get(s) ?? -1;
+      if (e < 0) revnoAt = k;
+      else slot[e] = k;
+    });
+    node.shape = {
+      segs: entrySegs,
+      at: entryAt,
+      ops: entryOps,
+      slot,
+      revnoAt,
+      steps: steps.length,
+      touchesId,
+      needsTime,
+    };
   }
   return { steps, touchesId, hasRename: steps.some((s) => s.op === "$rename"), needsTime };
 }

@@ -252,14 +252,18 @@ export function prune(state: StoreState, index: number, timeMs: number | undefin
   while (state.tombHead < state.tombs.length) {
     const t = state.tombs[state.tombHead];
     if (t === undefined) break;
-    const coll = state.collections.get(t.c);
-    const current = coll !== undefined && coll.get(t.key) === t.slot;
     const old =
       index - t.slot.removedAt > tb.maxIndexDistance ||
       (timeMs !== undefined &&
         t.slot.removedAtMs !== undefined &&
         timeMs - t.slot.removedAtMs > tb.maxAgeMs);
-    if (current && !old && state.tombCount <= tb.maxCount) break;
+    const due = old || state.tombCount > tb.maxCount;
+    // With no stale reference queued (tombCount counts exactly the queue), the oldest is current:
+    // stop without the lookup, a cache miss twice per entry.
+    if (!due && state.tombs.length - state.tombHead === state.tombCount) break;
+    const coll = state.collections.get(t.c);
+    const current = coll !== undefined && coll.get(t.key) === t.slot;
+    if (current && !due) break;
     if (current) {
       coll.delete(t.key);
       state.tombCount--;

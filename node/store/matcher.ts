@@ -59,8 +59,7 @@ function unknownOperator(op: string, field: string): never {
 
 /** Compiles a filter document (SPEC §4.2); throws a coded error naming `field` when malformed. */
 export function compileFilter(filter: Doc, field: string): Matcher {
-  const m = compileQuery(filter, field);
-  return (doc) => m(doc);
+  return compileQuery(filter, field); // a document is a root value: no wrapper call per match
 }
 
 function compileQuery(filter: Doc, field: string): RootMatcher {

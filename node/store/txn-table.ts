@@ -2,7 +2,7 @@
  * The idempotency table (issue 3): transaction ids oldest first, with a hash index. It replaced
  * a `Map` of 100,000 ids that every transaction probed, extended and pruned: V8's table for that
  * churn grew to ~7 MB and each of the three operations missed the cache (~1.4 µs a transaction).
- * Here the index is two typed arrays (a probe compares 32-bit hashes and touches a string only on
+ * Here the index is a typed array (a probe compares 32-bit hashes and touches a string only on
  * a hash match), records sit in a queue, and pruning drops the queue's front.
  */
 import type { RecordedOutcome, TxnRecord } from "./state.js";
@@ -47,9 +47,11 @@ export class TxnTable {
   #head = 0;
   /** Sequence number of `#ids[0]` (sequence numbers never repeat). */
   #base = 0;
-  /** Per slot: 0 empty, -1 deleted, else 1 + the entry's sequence number modulo SEQ_MOD. */
-  #slots = new Int32Array(MIN_CAPACITY);
-  #slotHash = new Int32Array(MIN_CAPACITY);
+  /**
+   * Per slot, two adjacent int32s (one cache line serves a probe): the entry (0 empty, -1
+   * deleted, else 1 + its sequence number modulo SEQ_MOD), then the id's hash.
+   */
+  #table = new Int32Array(2 * MIN_CAPACITY);
   /** Slots not empty (live or deleted). */
   #used = 0;
   /** Set once probing degenerated (see MAX_PROBE); then it is the whole index. */
@@ -91,7 +93,7 @@ export class TxnTable {
 
   #push(id: string, index: number, out: Stored): void {
     const h = this.#hash(id);
-    if (this.#map === null && (this.#used + 1) * 2 > this.#slots.length) this.#rehash();
+    if (this.#map === null && (this.#used + 1) * 2 > this.#table.length >> 1) this.#rehash();
     const seq = this.#base + this.#ids.length;
     this.#ids.push(id);
     this.#outs.push(out);
@@ -101,18 +103,18 @@ export class TxnTable {
       this.#map.set(id, seq);
       return;
     }
-    const mask = this.#slots.length - 1;
+    const mask = (this.#table.length >> 1) - 1;
     let i = h & mask;
-    for (let n = 0; (this.#slots[i] ?? 0) > 0; n++) {
+    for (let n = 0; (this.#table[2 * i] ?? 0) > 0; n++) {
       if (n > MAX_PROBE) {
         this.#degrade();
         return;
       }
       i = (i + 1) & mask;
     }
-    if (this.#slots[i] === 0) this.#used++;
-    this.#slots[i] = (seq % SEQ_MOD) + 1;
-    this.#slotHash[i] = h;
+    if (this.#table[2 * i] === 0) this.#used++;
+    this.#table[2 * i] = (seq % SEQ_MOD) + 1;
+    this.#table[2 * i + 1] = h;
   }
 
   /** The log index of the oldest entry, or undefined when empty. */
@@ -126,10 +128,10 @@ export class TxnTable {
     if (this.#map !== null) this.#map.delete(this.#ids[this.#head] ?? "");
     else {
       const want = ((this.#base + this.#head) % SEQ_MOD) + 1;
-      const mask = this.#slots.length - 1;
+      const mask = (this.#table.length >> 1) - 1;
       let i = (this.#hashes[this.#head] ?? 0) & mask;
-      while (this.#slots[i] !== want) i = (i + 1) & mask;
-      this.#slots[i] = -1;
+      while (this.#table[2 * i] !== want) i = (i + 1) & mask;
+      this.#table[2 * i] = -1;
     }
     this.#head++;
     if (this.#head > 1024 && this.#head * 2 > this.#ids.length) {
@@ -165,13 +167,13 @@ export class TxnTable {
       return seq === undefined ? -1 : seq - this.#base;
     }
     const h = this.#hash(id);
-    const mask = this.#slots.length - 1;
+    const mask = (this.#table.length >> 1) - 1;
     const base = this.#base % SEQ_MOD;
     let i = h & mask;
     for (let n = 0; ; n++) {
-      const s = this.#slots[i] ?? 0;
+      const s = this.#table[2 * i] ?? 0;
       if (s === 0) return -1;
-      if (s > 0 && this.#slotHash[i] === h) {
+      if (s > 0 && this.#table[2 * i + 1] === h) {
         const pos = (s - 1 - base + SEQ_MOD) % SEQ_MOD;
         if (this.#ids[pos] === id) return pos;
       }
@@ -187,16 +189,15 @@ export class TxnTable {
   #rehash(): void {
     let cap = MIN_CAPACITY;
     while (cap < (this.size + 1) * 4) cap *= 2;
-    this.#slots = new Int32Array(cap);
-    this.#slotHash = new Int32Array(cap);
+    this.#table = new Int32Array(2 * cap);
     this.#used = 0;
     const mask = cap - 1;
     for (let k = this.#head; k < this.#ids.length; k++) {
       const h = this.#hashes[k] ?? 0;
       let i = h & mask;
-      while (this.#slots[i] !== 0) i = (i + 1) & mask;
-      this.#slots[i] = ((this.#base + k) % SEQ_MOD) + 1;
-      this.#slotHash[i] = h;
+      while (this.#table[2 * i] !== 0) i = (i + 1) & mask;
+      this.#table[2 * i] = ((this.#base + k) % SEQ_MOD) + 1;
+      this.#table[2 * i + 1] = h;
       this.#used++;
     }
   }
@@ -206,7 +207,6 @@ export class TxnTable {
     const map = new Map<string, number>();
     for (let k = this.#head; k < this.#ids.length; k++) map.set(this.#ids[k] ?? "", this.#base + k);
     this.#map = map;
-    this.#slots = new Int32Array(0);
-    this.#slotHash = new Int32Array(0);
+    this.#table = new Int32Array(0);
   }
 }

@@ -170,4 +170,17 @@ describe("tombstone bounds (SPEC §6.1, §10.4)", () => {
     h.run([{ c: "x", _id: "a", insert: {} }]);
     expect(h.store.stats()).toMatchObject({ documents: 1, tombstones: 0 });
   });
+
+  test("SPEC §10.4: a stale oldest tombstone does not hide the next one from maxCount", () => {
+    const h = harness({ tombstones: { maxCount: 1 } });
+    for (const id of ["a", "b", "c"]) seed(h, "x", id, {});
+    h.run([{ c: "x", _id: "a", remove: true }]);
+    h.run([{ c: "x", _id: "a", insert: {} }]); // a's tombstone is gone; its queue entry is stale
+    h.run([{ c: "x", _id: "b", remove: true }]);
+    h.run([{ c: "x", _id: "c", remove: true }]); // two tombstones: b's, the oldest, is dropped
+    expect([h.store.revno("x", "a"), h.store.revno("x", "b"), h.store.revno("x", "c")]).toEqual([
+      4, -1, -3,
+    ]);
+    expect(h.store.stats()).toMatchObject({ documents: 1, tombstones: 1 });
+  });
 });

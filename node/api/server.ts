@@ -1,4 +1,4 @@
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -12,6 +12,7 @@ import { errorInterceptor } from "./errors.js";
 import { healthService } from "./health-service.js";
 import { raftService } from "./raft-service.js";
 import { storeService } from "./store-service.js";
+import { createH2Server, securityInterceptors, type ListenerSecurity } from "./tls.js";
 
 /** A listening API server (Connect, gRPC and gRPC-Web on one h2c port). */
 export interface ApiServer extends AsyncDisposable {
@@ -20,23 +21,33 @@ export interface ApiServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Starts serving every service on `host:port` (port 0 picks one). */
+/**
+ * Starts serving on `host:port` (port 0 picks one) the services of `security.role` (default:
+ * every service, h2c, no credentials).
+ */
 export async function startServer(
   ctx: ApiContext,
-  opts: { host: string; port: number; maxRequestBytes?: number; signal?: AbortSignal },
+  opts: {
+    host: string;
+    port: number;
+    maxRequestBytes?: number;
+    security?: ListenerSecurity;
+    signal?: AbortSignal;
+  },
 ): Promise<ApiServer> {
+  const security = opts.security ?? { role: "all" };
   const routes = (router: ConnectRouter): void => {
-    router.service(StoreService, storeService(ctx));
+    if (security.role !== "peer") router.service(StoreService, storeService(ctx));
     router.service(ClusterService, clusterService(ctx));
-    router.service(RaftService, raftService(ctx));
+    if (security.role !== "client") router.service(RaftService, raftService(ctx));
     router.service(Health, healthService(ctx));
   };
   const handler = connectNodeAdapter({
     routes,
-    interceptors: [errorInterceptor],
+    interceptors: [errorInterceptor, ...securityInterceptors(security)],
     readMaxBytes: opts.maxRequestBytes ?? 64 * 1024 * 1024,
   });
-  const server = http2.createServer(handler);
+  const server = createH2Server(handler, security.tls);
   // Raft answers are small and latency-bound: do not let Nagle's algorithm hold them back.
   server.on("connection", (socket: Socket) => socket.setNoDelay(true));
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -10,6 +10,7 @@ import { members, status } from "./admin-commands.js";
 import { dump, find, get, txn, watch } from "./data-commands.js";
 import { importDump } from "./import-command.js";
 import { CliError, ExitCode } from "./exit.js";
+import { clientSecurityOf, type ClientSecurityFlags } from "./client-security.js";
 import type { ServeFlags } from "./serve.js";
 import type { BenchFlags } from "../bench/bench-command.js";
 
@@ -18,7 +19,7 @@ const print = (line: string): void => {
 };
 
 function clientOf(program: Command): JuraftClient {
-  const opts = program.opts<{ endpoints: string }>();
+  const opts = program.opts<{ endpoints: string } & ClientSecurityFlags>();
   let endpoints: string[];
   try {
     endpoints = parseEndpoints(opts.endpoints).map(formatEndpoint);
@@ -28,7 +29,7 @@ function clientOf(program: Command): JuraftClient {
       ExitCode.usage,
     );
   }
-  return new JuraftClient({ endpoints });
+  return new JuraftClient({ endpoints, ...clientSecurityOf(opts) });
 }
 
 /** Runs a client command, closing the client and setting the exit status. */
@@ -53,6 +54,22 @@ function build(): Command {
       new Option("--endpoints <list>", "nodes to talk to, host:port,...")
         .env("JURAFT_ENDPOINTS")
         .default("127.0.0.1:7070"),
+    )
+    .addOption(
+      new Option("--cacert <file>", "talk TLS, verifying nodes with this CA (PEM)").env(
+        "JURAFT_CACERT",
+      ),
+    )
+    .addOption(
+      new Option("--cert <file>", "client certificate for nodes that require one (PEM)").env(
+        "JURAFT_CERT",
+      ),
+    )
+    .addOption(new Option("--key <file>", "private key of --cert (PEM)").env("JURAFT_KEY"))
+    .addOption(
+      new Option("--token <token>", "bearer token (prefer the environment variable)").env(
+        "JURAFT_TOKEN",
+      ),
     )
     .exitOverride()
     .showHelpAfterError();
@@ -92,6 +109,30 @@ function build(): Command {
     )
     .option("--max-ops <n>", "most ops in one transaction", "10000")
     .option("--log-level <level>", "debug, info or warn", "info")
+    .option(
+      "--peer-listen <host:port>",
+      "serve members on this separate port (default with TLS or tokens: --listen port + 1)",
+    )
+    .option(
+      "--peer-advertise <host:port>",
+      "address members reach the peer port at (default: --advertise host, peer port)",
+    )
+    .option("--tls-cert <file>", "serve clients over TLS with this certificate (PEM)")
+    .option("--tls-key <file>", "private key of --tls-cert (PEM)")
+    .option("--tls-ca <file>", "require client certificates signed by this CA (PEM)")
+    .option(
+      "--peer-tls-cert <file>",
+      "this member's certificate for mutual TLS between members (PEM)",
+    )
+    .option("--peer-tls-key <file>", "private key of --peer-tls-cert (PEM)")
+    .option(
+      "--peer-tls-ca <file>",
+      "the cluster CA: members must present certificates it signed (PEM)",
+    )
+    .option(
+      "--auth-token-file <file>",
+      "require a bearer token from clients, one accepted token per line",
+    )
     // Loaded on demand: the node (RocksDB, Raft, store) is not needed by client commands, and
     // loading it would add about 0.3 s to every `juraft txn`, `get`, `status`...
     .action(async (f: ServeFlags) => {

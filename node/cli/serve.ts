@@ -3,11 +3,14 @@ import { hostname } from "node:os";
 import { formatEndpoint, parseEndpoints, type Endpoint } from "../cluster/discovery.js";
 import { jsonLogger, type LogLevel } from "../cluster/logger.js";
 import { JuraftNode } from "../server/juraft-node.js";
-import { usage } from "./exit.js";
+import { isSecured, loadSecurity, type SecurityFiles } from "../server/security.js";
+import { CliError, usage } from "./exit.js";
 import { formatExtJson } from "./ejson-io.js";
 
 /** Options of `juraft serve`, as commander parses them. */
-export interface ServeFlags {
+export interface ServeFlags extends SecurityFiles {
+  readonly peerListen?: string;
+  readonly peerAdvertise?: string;
   readonly dataDir: string;
   readonly listen: string;
   readonly advertise?: string;
@@ -77,6 +80,37 @@ function resolverOf(v: string): dns.Resolver {
 }
 
 /**
+ * The peer listener: `--peer-listen`, or with any security option the client port + 1 (etcd's
+ * 2379/2380 pairing); `--peer-advertise` defaults to the `--advertise` host on the peer port.
+ */
+function peerListenOf(
+  f: ServeFlags,
+  listen: Endpoint,
+  secured: boolean,
+): { peerListen?: Endpoint; peerAdvertise?: string } {
+  let peerListen: Endpoint | undefined;
+  if (f.peerListen !== undefined) {
+    [peerListen] = endpointsOf(f.peerListen, "--peer-listen");
+    if (peerListen === undefined) throw usage("serve: --peer-listen needs host:port");
+  } else if (secured) {
+    if (listen.port === 0 || listen.port >= 65535)
+      throw usage("serve: TLS or tokens with --listen port 0 or 65535 need --peer-listen");
+    peerListen = { host: listen.host, port: listen.port + 1 };
+  }
+  if (peerListen === undefined) {
+    if (f.peerAdvertise !== undefined) throw usage("serve: --peer-advertise needs --peer-listen");
+    return {};
+  }
+  let peerAdvertise = f.peerAdvertise;
+  if (peerAdvertise === undefined && f.advertise !== undefined) {
+    const [adv] = endpointsOf(f.advertise, "--advertise");
+    if (adv !== undefined)
+      peerAdvertise = formatEndpoint({ host: adv.host, port: peerListen.port });
+  }
+  return { peerListen, ...(peerAdvertise !== undefined ? { peerAdvertise } : {}) };
+}
+
+/**
  * `juraft serve`: runs one node until SIGTERM/SIGINT (leadership is handed off first; a shutdown
  * is not a leave). SIGHUP prints the applied state as Extended JSON (the seed's debugging aid).
  */
@@ -90,12 +124,18 @@ export async function serve(f: ServeFlags): Promise<void> {
   if (!["debug", "info", "warn"].includes(level))
     throw usage(`serve: --log-level must be debug, info or warn`);
   const name = f.name ?? hostname();
+  const security = await loadSecurity(f).catch((err: unknown) => {
+    throw new CliError(`serve: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  const peer = peerListenOf(f, listen, isSecured(security));
   const node = await JuraftNode.start({
     dataDir: f.dataDir,
     name,
     listenHost: listen.host,
     listenPort: listen.port,
     ...(f.advertise !== undefined ? { advertise: f.advertise } : {}),
+    ...peer,
+    security,
     ...(f.join !== undefined ? { join: endpointsOf(f.join, "--join") } : {}),
     ...(f.peersDns !== undefined ? peersDnsOf(f.peersDns) : {}),
     ...(f.dnsServer !== undefined ? { resolver: resolverOf(f.dnsServer) } : {}),
@@ -113,7 +153,7 @@ export async function serve(f: ServeFlags): Promise<void> {
     logger: jsonLogger({ level, fields: { node: name } }),
   });
   process.stdout.write(
-    `${JSON.stringify({ event: "serving", name, id: node.identity.id.toString(), address: node.address, clusterId: node.identity.clusterId })}\n`,
+    `${JSON.stringify({ event: "serving", name, id: node.identity.id.toString(), address: node.address, peerAddress: node.peerAddress, clusterId: node.identity.clusterId })}\n`,
   );
   // A storage error is fatal for the node (DESIGN.md §11): exit so the supervisor restarts it.
   const watchdog = setInterval(() => {

@@ -5,6 +5,7 @@ import {
   createClient,
   type CallOptions,
   type Client,
+  type Interceptor,
   type Transport,
 } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
@@ -32,6 +33,17 @@ export interface ClientOptions {
   readonly attempts?: number;
   /** Per-call deadline. Default 10 s. */
   readonly timeoutMs?: number;
+  /**
+   * Talk TLS (h2 over TLS) instead of h2c: `ca` verifies the nodes' certificates (default: the
+   * system's CAs); `cert` and `key` are this client's certificate for nodes that require one.
+   */
+  readonly tls?: {
+    readonly ca?: Uint8Array;
+    readonly cert?: Uint8Array;
+    readonly key?: Uint8Array;
+  };
+  /** A bearer token sent with every call (nodes started with `--auth-token-file`). */
+  readonly token?: string;
 }
 
 /** The outcome of a transaction. */
@@ -73,6 +85,8 @@ export class JuraftClient implements AsyncDisposable {
   readonly #clusters = new Map<string, Client<typeof ClusterService>>();
   readonly #attempts: number;
   readonly #timeoutMs: number;
+  readonly #tls: ClientOptions["tls"];
+  readonly #interceptors: Interceptor[];
   #current = 0;
 
   /** Creates a client; no connection is made until the first call. */
@@ -81,20 +95,34 @@ export class JuraftClient implements AsyncDisposable {
     this.#endpoints = o.endpoints;
     this.#attempts = o.attempts ?? 3 * o.endpoints.length;
     this.#timeoutMs = o.timeoutMs ?? 10_000;
+    this.#tls = o.tls;
+    this.#interceptors = o.token === undefined ? [] : [bearer(o.token)];
   }
 
   #transport(endpoint: string): Transport {
     let t = this.#transports.get(endpoint);
     if (t === undefined) {
-      const baseUrl = `http://${endpoint}`;
+      const tls = this.#tls;
+      const baseUrl = `${tls === undefined ? "http" : "https"}://${endpoint}`;
       // Our own session manager, so that close() ends the connection deterministically.
-      const sessionManager = new Http2SessionManager(baseUrl);
+      const sessionManager = new Http2SessionManager(
+        baseUrl,
+        undefined,
+        tls === undefined
+          ? undefined
+          : {
+              ...(tls.ca !== undefined ? { ca: Buffer.from(tls.ca) } : {}),
+              ...(tls.cert !== undefined ? { cert: Buffer.from(tls.cert) } : {}),
+              ...(tls.key !== undefined ? { key: Buffer.from(tls.key) } : {}),
+            },
+      );
       this.#sessions.push(sessionManager);
       t = createConnectTransport({
         baseUrl,
         httpVersion: "2",
         useBinaryFormat: true,
         sessionManager,
+        interceptors: this.#interceptors,
       });
       this.#transports.set(endpoint, t);
     }
@@ -289,14 +317,41 @@ export class JuraftClient implements AsyncDisposable {
     return this.#call((e, signal) => this.cluster(e).status({}, signal), opts.signal);
   }
 
-  /** Returns the address of the leader, asking the endpoints in turn. */
+  /**
+   * Returns the client address of the leader, asking the endpoints in turn. Members know each
+   * other by their peer address, which is not the client port on a node with a separate peer
+   * listener: then the endpoint whose node id is the leader's is returned.
+   */
   async leaderAddress(signal?: AbortSignal): Promise<string> {
-    return this.#call(async (e, s) => {
+    const r = await this.#call(async (e, s) => {
       const r = await this.cluster(e).getRaftLeader({}, s);
       if (!r.known) throw new ConnectError(`no leader known at ${e}`, Code.Unavailable);
-      return r.leaderAddress;
+      return r;
     }, signal);
+    if (this.#endpoints.includes(r.leaderAddress)) return r.leaderAddress;
+    for (const e of this.#endpoints) {
+      signal?.throwIfAborted();
+      try {
+        const st = await this.cluster(e).status(
+          {},
+          { timeoutMs: this.#timeoutMs, ...(signal !== undefined ? { signal } : {}) },
+        );
+        if (st.nodeId === r.leaderId) return e;
+      } catch (err) {
+        if (signal?.aborted === true) throw err;
+        // Unreachable: the leader may be another endpoint.
+      }
+    }
+    return r.leaderAddress;
   }
+}
+
+/** A client interceptor sending `authorization: Bearer <token>` (RFC 6750 §2.1). */
+function bearer(token: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
 }
 
 function consistencyOf(c: ReadConsistency | undefined): Consistency {

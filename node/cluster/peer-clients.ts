@@ -1,8 +1,36 @@
 import { createClient, type Client, type Transport as ConnectTransport } from "@connectrpc/connect";
-import { connect } from "node:net";
+import { connect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { RaftService } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
 import { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
+
+/**
+ * PEM material for mutual TLS between members: this member's certificate and key (presented to
+ * the peers it dials) and the cluster CA that must have signed the peers' certificates.
+ */
+export interface PeerTls {
+  readonly cert: Uint8Array;
+  readonly key: Uint8Array;
+  readonly ca: Uint8Array;
+}
+
+/** Opens the TCP (h2c) or TLS (h2 by ALPN, peer certificate verified) socket to a member. */
+function dial(host: string, port: number, tls: PeerTls | undefined): Socket {
+  if (tls === undefined) return connect({ host, port, noDelay: true });
+  const socket = tlsConnect({
+    host,
+    port,
+    ca: Buffer.from(tls.ca),
+    cert: Buffer.from(tls.cert),
+    key: Buffer.from(tls.key),
+    ALPNProtocols: ["h2"],
+    // SNI carries names only (RFC 6066 §3); the certificate is still checked against an IP.
+    ...(isIP(host) === 0 ? { servername: host } : {}),
+  });
+  socket.setNoDelay(true);
+  return socket;
+}
 
 /**
  * Connect clients to other members, one HTTP/2 connection per address (connect-node keeps one
@@ -13,6 +41,12 @@ export class PeerClients {
     string,
     { transport: ConnectTransport; sessions: Http2SessionManager }
   >();
+  readonly #tls: PeerTls | undefined;
+
+  /** Clients over h2c, or over mutual TLS when `tls` is given (`--peer-tls-*`). */
+  constructor(o: { tls?: PeerTls } = {}) {
+    this.#tls = o.tls;
+  }
 
   /** The Raft client for `address` (host:port). */
   raft(address: string): Client<typeof RaftService> {
@@ -27,7 +61,7 @@ export class PeerClients {
   #transport(address: string): ConnectTransport {
     let t = this.#transports.get(address);
     if (t === undefined) {
-      const baseUrl = `http://${address}`;
+      const baseUrl = `${this.#tls === undefined ? "http" : "https"}://${address}`;
       // Our own session manager, so that close() ends the connection deterministically.
       const url = new URL(baseUrl);
       const sessions = new Http2SessionManager(
@@ -36,11 +70,7 @@ export class PeerClients {
         {
           // Raft messages are small and latency-bound: disable Nagle's algorithm.
           createConnection: () =>
-            connect({
-              host: url.hostname.replace(/^\[|\]$/g, ""),
-              port: Number(url.port),
-              noDelay: true,
-            }),
+            dial(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port), this.#tls),
         },
       );
       const transport = createConnectTransport({

@@ -27,6 +27,7 @@ import { WatchHub } from "../watch/index.js";
 import { fileSnapshotStore, rocksLogStore } from "./adapters.js";
 import { newNodeId, readIdentity, writeIdentity, type NodeIdentity } from "./identity.js";
 import { joinCluster, probeForCluster, type Joined } from "./join.js";
+import { listenersOf, type NodeSecurity } from "./security.js";
 
 /** How to run one node (`juraft serve`). */
 export interface NodeOptions {
@@ -37,7 +38,16 @@ export interface NodeOptions {
   readonly listenPort: number;
   /** host:port other members and clients reach this node at; default the listen address. */
   readonly advertise?: string;
-  /** Static endpoints of existing members to join through. */
+  /**
+   * Serve member traffic (Raft, Join, Relay) on its own listener, as etcd's peer URLs; required by
+   * `security`. Absent: one port serves clients and members.
+   */
+  readonly peerListen?: { readonly host: string; readonly port: number };
+  /** host:port members reach the peer listener at; default the peer listen address. */
+  readonly peerAdvertise?: string;
+  /** TLS, mutual TLS between members, client tokens (README, Security). */
+  readonly security?: NodeSecurity;
+  /** Static endpoints of existing members to join through (their peer addresses). */
   readonly join?: readonly Endpoint[];
   /** A DNS name resolving (SRV or A) to the members (Kubernetes headless Service). */
   readonly peersDns?: string;
@@ -68,6 +78,7 @@ export class JuraftNode implements AsyncDisposable {
   readonly runtime: RaftRuntime;
   readonly hub: WatchHub;
   readonly #server: ApiServer;
+  readonly #peerServer: ApiServer | undefined;
   readonly #storage: RocksStorage;
   readonly #stopPromoter: () => void;
   readonly #clients: PeerClients;
@@ -78,6 +89,7 @@ export class JuraftNode implements AsyncDisposable {
     runtime: RaftRuntime;
     hub: WatchHub;
     server: ApiServer;
+    peerServer: ApiServer | undefined;
     storage: RocksStorage;
     stopPromoter: () => void;
     clients: PeerClients;
@@ -86,14 +98,20 @@ export class JuraftNode implements AsyncDisposable {
     this.runtime = p.runtime;
     this.hub = p.hub;
     this.#server = p.server;
+    this.#peerServer = p.peerServer;
     this.#storage = p.storage;
     this.#stopPromoter = p.stopPromoter;
     this.#clients = p.clients;
   }
 
-  /** The address the API listens on (host:port). */
+  /** The address the client API listens on (host:port). */
   get address(): string {
     return this.#server.address;
+  }
+
+  /** The address members reach this node at: the peer listener's, or the shared one's. */
+  get peerAddress(): string {
+    return (this.#peerServer ?? this.#server).address;
   }
 
   /**
@@ -106,6 +124,18 @@ export class JuraftNode implements AsyncDisposable {
     // (in the bootstrap entry or the join request) before the server starts.
     const listenPort = o.listenPort === 0 ? await freePort(o.listenHost) : o.listenPort;
     const advertise = o.advertise ?? `${o.listenHost}:${listenPort}`;
+    const listeners = listenersOf(o.security, o.peerListen !== undefined, `start node ${o.name}`);
+    const peerListen =
+      o.peerListen === undefined
+        ? undefined
+        : {
+            host: o.peerListen.host,
+            port: o.peerListen.port === 0 ? await freePort(o.peerListen.host) : o.peerListen.port,
+          };
+    const peerAdvertise =
+      peerListen === undefined
+        ? advertise
+        : (o.peerAdvertise ?? `${peerListen.host}:${peerListen.port}`);
     let logger = o.logger ?? jsonLogger({ fields: { node: o.name } });
     const storage = await RocksStorage.open(
       join(o.dataDir, "raft"),
@@ -113,14 +143,16 @@ export class JuraftNode implements AsyncDisposable {
     );
     try {
       const files = await SnapshotFiles.open(o.dataDir);
-      const clients = new PeerClients();
+      const peerTls = o.security?.peerTls;
+      const clients = new PeerClients(peerTls === undefined ? {} : { tls: peerTls });
       let identity = await readIdentity(o.dataDir);
       const hasData = identity !== undefined || storage.lastIndex() > 0;
-      const self = { name: o.name, address: advertise };
+      // Members know each other by their peer address (the one Raft, Join and Relay use).
+      const self = { name: o.name, address: peerAdvertise };
       let bootstrap = false;
       let seedMembers: Joined["members"] = [];
       if (identity === undefined) {
-        const peers = await discover(o);
+        const peers = await discover(o, peerAdvertise);
         const found =
           peers.length > 0 && (await probeForCluster(clients, peers, o.signal)) !== undefined;
         const decision = bootstrapDecision({
@@ -146,7 +178,7 @@ export class JuraftNode implements AsyncDisposable {
           };
           bootstrap = true;
         } else {
-          const joined = await joinCluster(clients, () => discover(o), {
+          const joined = await joinCluster(clients, () => discover(o, peerAdvertise), {
             ...self,
             proposedId: newNodeId(),
             clusterId: o.clusterId ?? "",
@@ -215,7 +247,20 @@ export class JuraftNode implements AsyncDisposable {
         logger,
         newNodeId,
       };
-      const server = await startServer(ctx, { host: o.listenHost, port: listenPort });
+      const server = await startServer(ctx, {
+        host: o.listenHost,
+        port: listenPort,
+        security: listeners.client,
+      });
+      const peerServer =
+        peerListen === undefined || listeners.peer === undefined
+          ? undefined
+          : await startServer(ctx, { ...peerListen, security: listeners.peer }).catch(
+              async (err: unknown) => {
+                await server.close();
+                throw err;
+              },
+            );
       await writeIdentity(o.dataDir, identity);
       const transport = new PeerTransport({
         self: identity.id,
@@ -228,9 +273,18 @@ export class JuraftNode implements AsyncDisposable {
       if (bootstrap) runtime.campaign();
       const stopPromoter = startPromoter(runtime);
       logger.info(
-        `node ${o.name} (${identity.id}) serving on ${server.address}, cluster ${identity.clusterId}`,
+        `node ${o.name} (${identity.id}) serving on ${server.address}${peerServer === undefined ? "" : ` (peers: ${peerServer.address})`}, cluster ${identity.clusterId}`,
       );
-      return new JuraftNode({ identity, runtime, hub, server, storage, stopPromoter, clients });
+      return new JuraftNode({
+        identity,
+        runtime,
+        hub,
+        server,
+        peerServer,
+        storage,
+        stopPromoter,
+        clients,
+      });
     } catch (err) {
       await storage.close();
       throw err;
@@ -244,6 +298,7 @@ export class JuraftNode implements AsyncDisposable {
       await this.runtime.stop();
       this.hub.close();
       await this.#server.close();
+      await this.#peerServer?.close();
       this.#clients.close();
       await this.#storage.close();
     })();
@@ -268,7 +323,7 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-async function discover(o: NodeOptions): Promise<Endpoint[]> {
+async function discover(o: NodeOptions, self: string): Promise<Endpoint[]> {
   const out: Endpoint[] = [...(o.join ?? [])];
   if (o.peersDns !== undefined) {
     try {
@@ -284,6 +339,5 @@ async function discover(o: NodeOptions): Promise<Endpoint[]> {
       if (o.signal?.aborted === true) throw err;
     }
   }
-  const self = o.advertise ?? `${o.listenHost}:${o.listenPort}`;
   return out.filter((e) => formatEndpoint(e) !== self);
 }

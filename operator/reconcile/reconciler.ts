@@ -168,7 +168,11 @@ export async function reconcile(
     case "converged":
       break;
   }
-  const members: MemberStatus[] = (raft?.members ?? []).map((m) => {
+  // Listed by ordinal (Raft keeps insertion order), so a status is stable between passes.
+  const byOrdinal = [...(raft?.members ?? [])].sort(
+    (a, b) => (ordinalOfName(c, a.name) ?? Infinity) - (ordinalOfName(c, b.name) ?? Infinity),
+  );
+  const members: MemberStatus[] = byOrdinal.map((m) => {
     const v = volumeInputs.get(m.id);
     const volume = v === undefined ? undefined : recordedVolume(v);
     return {

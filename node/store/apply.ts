@@ -207,7 +207,15 @@ function commit(
     // st.before is the current slot: decide read it, and nothing changed since.
     const wasTomb = st.before !== undefined && st.before.doc === null;
     if (wasTomb) state.tombCount--;
-    if (st.doc !== null) {
+    const live = st.before !== undefined && st.before.doc !== null ? st.before : undefined;
+    if (st.doc !== null && live !== undefined) {
+      // An update writes the live slot in place: no new slot to allocate and promote, no map
+      // write. Nothing keeps a live slot across entries (snapshots and dumps copy its document
+      // and revno when taken; tombstone references hold tombstone slots, which are replaced).
+      live.doc = st.doc;
+      live.revno = st.running;
+      live.sizeBound = st.bound;
+    } else if (st.doc !== null) {
       // A re-inserted document moves to the end of natural order, wherever its tombstone was,
       // so natural order does not depend on where tombstones sit (snapshot determinism).
       if (wasTomb) coll.delete(st.key);

@@ -41,8 +41,11 @@ export function metadataJson(collection: string): string {
   return ejsonText(collection);
 }
 
-function* liveDocs(coll: Map<string, Slot>): Generator<Doc> {
-  for (const s of coll.values()) if (s.doc !== null) yield s.doc;
+/** The live documents of a collection, read now (a live slot is updated in place). */
+function liveDocs(coll: ReadonlyMap<string, Slot> | undefined): Doc[] {
+  const out: Doc[] = [];
+  for (const s of coll?.values() ?? []) if (s.doc !== null) out.push(s.doc);
+  return out;
 }
 
 function* stashDocs(state: StoreState): Generator<Doc> {
@@ -67,8 +70,7 @@ export function* mongodumpFiles(store: DocumentStore, db = "juju"): Generator<Du
   const state = store.state;
   const enc = new TextEncoder();
   for (const name of [...state.collections.keys()].sort()) {
-    const coll = new Map(state.collections.get(name));
-    yield { path: `${db}/${name}.bson`, chunks: docChunks(liveDocs(coll)) };
+    yield { path: `${db}/${name}.bson`, chunks: docChunks(liveDocs(state.collections.get(name))) };
     yield { path: `${db}/${name}.metadata.json`, chunks: [enc.encode(metadataJson(name))] };
   }
   if (state.tombCount > 0 && !state.collections.has(STASH)) {

@@ -6,7 +6,7 @@
  */
 import { BsonWriter } from "./bson-encode.js";
 import { ErrorCode, StoreError } from "./errors.js";
-import type { RecordedOutcome, StoreState, TxnRecord } from "./state.js";
+import type { RecordedOutcome, StoreState, TombRef, TxnRecord } from "./state.js";
 import type { Doc, Value } from "./values.js";
 
 /** The snapshot format name and version written in the header. */
@@ -82,28 +82,40 @@ export function encodeOutcome(r: RecordedOutcome): Doc {
   }
 }
 
-function* records(state: StoreState, txns: readonly [string, TxnRecord][]): Generator<Doc> {
-  yield header(state);
+/** A collection's live documents and their revnos, captured when the snapshot is taken. */
+interface FrozenCollection {
+  readonly name: string;
+  readonly revnos: readonly number[];
+  readonly docs: readonly Doc[];
+}
+
+/** What a snapshot streams, captured at once: later applies must not change it. */
+interface Frozen {
+  /** The header record (options, applied index, last timestamp). */
+  readonly header: Doc;
+  readonly collections: readonly FrozenCollection[];
+  /** Current tombstones, oldest first. */
+  readonly tombs: readonly TombRef[];
+  readonly txns: readonly [string, TxnRecord][];
+}
+
+function* records(frozen: Frozen): Generator<Doc> {
+  yield frozen.header;
   let docs = 0;
-  for (const [name, coll] of state.collections) {
+  for (const c of frozen.collections) {
     yield d([
       ["t", "coll"],
-      ["name", name],
+      ["name", c.name],
     ]);
-    for (const slot of coll.values()) {
-      if (slot.doc === null) continue;
+    for (let i = 0; i < c.docs.length; i++) {
       docs++;
       yield d([
-        ["r", BigInt(slot.revno)],
-        ["d", slot.doc],
+        ["r", BigInt(c.revnos[i] ?? 0)],
+        ["d", c.docs[i] as Doc],
       ]);
     }
   }
-  let tombs = 0;
-  for (let i = state.tombHead; i < state.tombs.length; i++) {
-    const t = state.tombs[i];
-    if (t === undefined || state.collections.get(t.c)?.get(t.key) !== t.slot) continue;
-    tombs++;
+  for (const t of frozen.tombs) {
     yield d([
       ["t", "tomb"],
       ["c", t.c],
@@ -113,7 +125,7 @@ function* records(state: StoreState, txns: readonly [string, TxnRecord][]): Gene
       ["ms", optional(t.slot.removedAtMs)],
     ]);
   }
-  for (const [id, rec] of txns) {
+  for (const [id, rec] of frozen.txns) {
     yield d([
       ["t", "txn"],
       ["id", id],
@@ -124,24 +136,46 @@ function* records(state: StoreState, txns: readonly [string, TxnRecord][]): Gene
   yield d([
     ["t", "end"],
     ["docs", BigInt(docs)],
-    ["tombs", BigInt(tombs)],
-    ["txns", BigInt(txns.length)],
+    ["tombs", BigInt(frozen.tombs.length)],
+    ["txns", BigInt(frozen.txns.length)],
   ]);
+}
+
+/** Live documents and revnos of each collection, read now: a live slot is updated in place. */
+function freezeCollections(state: StoreState): FrozenCollection[] {
+  const out: FrozenCollection[] = [];
+  for (const [name, coll] of state.collections) {
+    const revnos: number[] = [];
+    const docs: Doc[] = [];
+    for (const slot of coll.values()) {
+      if (slot.doc === null) continue;
+      revnos.push(slot.revno);
+      docs.push(slot.doc);
+    }
+    out.push({ name, revnos, docs });
+  }
+  return out;
 }
 
 /**
  * The snapshot of `state` as byte chunks (about 64 KiB each). The view is taken when this is
- * called: the collection maps are copied (documents are immutable), so later applies do not
- * change what the iterator yields.
+ * called: each collection's documents and revnos are read now (documents are immutable; a live
+ * slot is not, see commit in apply.ts), so later applies do not change what the iterator yields.
  */
 export function snapshotChunks(state: StoreState): Iterable<Uint8Array> {
-  const frozen: StoreState = {
-    ...state,
-    collections: new Map([...state.collections].map(([k, v]) => [k, new Map(v)])),
-    tombs: state.tombs.slice(state.tombHead),
-    tombHead: 0,
-  };
-  return chunked(records(frozen, state.txns.entries()));
+  const tombs: TombRef[] = [];
+  for (let i = state.tombHead; i < state.tombs.length; i++) {
+    const t = state.tombs[i];
+    if (t !== undefined && state.collections.get(t.c)?.get(t.key) === t.slot) tombs.push(t);
+  }
+  return chunked(
+    records({
+      header: header(state),
+      collections: freezeCollections(state),
+      tombs,
+      txns: state.txns.entries(),
+    }),
+  );
 }
 
 function* chunked(docs: Iterable<Doc>): Generator<Uint8Array> {

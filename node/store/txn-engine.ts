@@ -19,18 +19,22 @@ export const TxnMode = { client: "client", server: "server" } as const;
 /** One of {@link TxnMode}: `client` = mgo/txn (default), `server` = sstxn. */
 export type TxnMode = (typeof TxnMode)[keyof typeof TxnMode];
 
-/** A stored document or tombstone. Immutable: a write replaces the slot. */
+/**
+ * A stored document or tombstone. An update of a live document writes its slot's `doc`,
+ * `revno` and `sizeBound` in place (commit in apply.ts); every other write replaces the slot,
+ * so a tombstone slot never changes. Documents themselves are never mutated.
+ */
 export interface Slot {
   readonly id: Value;
   /** The document, or `null` for a tombstone (a removed document's negative revno, SPEC §6.1). */
-  readonly doc: Doc | null;
-  readonly revno: number;
+  doc: Doc | null;
+  revno: number;
   /** Log index at which a tombstone was made (for pruning). */
   readonly removedAt: number;
   /** Entry timestamp (ms) at which a tombstone was made, if the entry carried one. */
   readonly removedAtMs: number | undefined;
   /** An upper bound of the document's BSON size (see size-bound.ts), if known. */
-  readonly sizeBound?: number | undefined;
+  sizeBound?: number | undefined;
 }
 
 /** Working state of one document during a transaction. */

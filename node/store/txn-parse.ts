@@ -134,7 +134,8 @@ function parseAssert(a: unknown): ParsedAssert | null {
 
 /** The stored form of an insert payload (SPEC §2): `_id` first, payload order, `txn-revno`. */
 function parseInsert(payload: unknown, id: Value): OpAction {
-  const doc: Doc = new Map([["_id", id]]);
+  const doc: Doc = new Map();
+  doc.set("_id", id);
   toDocInto(doc, payload, "insert"); // a payload `_id` lands in first place, and is replaced:
   doc.set("_id", id); // the op's `_id` is the document's (SPEC §2)
   if (!doc.has(REVNO_FIELD)) doc.set(REVNO_FIELD, 0n);

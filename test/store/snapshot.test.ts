@@ -116,7 +116,24 @@ describe("snapshot and restore", () => {
     const before = bytes(h.store);
     const it = h.store.snapshot();
     h.run([{ c: "units", _id: "late", insert: {} }]);
+    h.run([{ c: "units", _id: "u/0", update: { $set: { life: 1 } } }]); // written in place
+    h.run([{ c: "gone", _id: "g", insert: {} }]); // its tombstone replaced
     expect(concat(it)).toEqual(before);
+  });
+
+  test("a mongodump file holds its collection as it was when the file was reached", () => {
+    const h = populated();
+    let units: DumpFile | undefined;
+    for (const f of mongodumpFiles(h.store, "juju")) {
+      if (f.path === "juju/units.bson") {
+        units = f;
+        break;
+      }
+    }
+    h.run([{ c: "units", _id: "u/0", update: { $set: { life: 2 } } }]); // written in place
+    const docs = [...decodeStream(units?.chunks ?? [])];
+    expect(docs.map((d) => d.get("life"))).toEqual([0, undefined]);
+    expect(h.store.get("units", "u/0")?.get("life")).toBe(2);
   });
 
   test("truncated or corrupt snapshots are data_loss errors", () => {

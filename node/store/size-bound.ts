@@ -6,7 +6,7 @@
  */
 import { valueSizeBound } from "./bson-encode.js";
 import { isIndexSegment } from "./path.js";
-import type { CompiledUpdate, UpdateStep } from "./update-types.js";
+import type { UpdateStep } from "./update-types.js";
 
 /** Bytes a path can add: for each segment a new document and key, or array padding to an index. */
 function pathCost(segs: readonly string[]): number {
@@ -15,20 +15,21 @@ function pathCost(segs: readonly string[]): number {
   return n;
 }
 
-function stepGrowth(step: UpdateStep): number {
+/** What a step can add besides its path: its value, or a number's 16 bytes (decimal128). */
+function valueGrowth(step: UpdateStep): number {
   switch (step.op) {
     case "$set":
     case "$min":
     case "$max":
-      return pathCost(step.segs) + valueSizeBound(step.value);
+      return valueSizeBound(step.value);
     case "$inc":
     case "$mul":
     case "$currentDate":
     case "revno":
-      return pathCost(step.segs) + 16; // a number or date: at most 16 bytes (decimal128)
+      return 16;
     case "$push":
     case "$addToSet": {
-      let n = pathCost(step.segs) + 5;
+      let n = 5;
       for (const v of step.each) n += 12 + valueSizeBound(v);
       return n;
     }
@@ -42,9 +43,24 @@ function stepGrowth(step: UpdateStep): number {
   }
 }
 
-/** An upper bound of the bytes `update` can add to any document. */
-export function growthBound(update: CompiledUpdate): number {
+/** Operators that only remove (or null an array element): they add no path. */
+const SHRINKS: ReadonlySet<UpdateStep["op"]> = new Set(["$unset", "$pull", "$pullAll", "$pop"]);
+
+/** The part of {@link growthBound} that depends only on the steps' paths (cached per shape). */
+export function pathGrowth(steps: readonly UpdateStep[]): number {
   let n = 0;
-  for (const step of update.steps) n += stepGrowth(step);
+  for (const step of steps) if (!SHRINKS.has(step.op)) n += pathCost(step.segs);
   return n;
+}
+
+/** {@link growthBound} given the steps' {@link pathGrowth}. */
+export function growthWithPaths(steps: readonly UpdateStep[], paths: number): number {
+  let n = paths;
+  for (const step of steps) n += valueGrowth(step);
+  return n;
+}
+
+/** An upper bound of the bytes an update's steps can add to any document. */
+export function growthBound(steps: readonly UpdateStep[]): number {
+  return growthWithPaths(steps, pathGrowth(steps));
 }

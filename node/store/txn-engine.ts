@@ -4,7 +4,6 @@
  * only when the decision is `applied`, so a transaction is all-or-nothing.
  */
 import { MAX_BSON_SIZE, docSizeBound, oversize } from "./bson-encode.js";
-import { growthBound } from "./size-bound.js";
 import { valuesEqual } from "./compare.js";
 import { ErrorCode, StoreError, invariant, q } from "./errors.js";
 import { MAX_DEPTH } from "./normalize.js";
@@ -254,7 +253,7 @@ function checkResult(
     );
   }
   // The stored bound plus what the update can add, when that is clearly under the limit.
-  const grown = bound === undefined ? Number.POSITIVE_INFINITY : bound + growthBound(update);
+  const grown = bound === undefined ? Number.POSITIVE_INFINITY : bound + update.growth;
   if (grown <= MAX_BSON_SIZE) return grown;
   const fresh = docSizeBound(after);
   const size = fresh <= MAX_BSON_SIZE ? 0 : oversize(after);

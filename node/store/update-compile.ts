@@ -5,6 +5,7 @@
 import { badInput, q } from "./errors.js";
 import { compileElementPredicate } from "./matcher.js";
 import { compileAddToSet, compilePush } from "./update-compile-arrays.js";
+import { growthBound, growthWithPaths, pathGrowth } from "./size-bound.js";
 import { storedValue, updatePath } from "./update-storable.js";
 import type { CompiledUpdate, UpdateStep } from "./update-types.js";
 import { REVNO_FIELD } from "./update-types.js";
@@ -63,6 +64,8 @@ interface UpdateShape {
   readonly revnoAt: number;
   /** Number of steps. */
   readonly steps: number;
+  /** The paths' part of the growth bound (size-bound.ts). */
+  readonly pathGrowth: number;
   readonly touchesId: boolean;
   readonly needsTime: boolean;
 }
@@ -135,7 +138,14 @@ function instantiate(shape: UpdateShape, values: readonly Value[]): CompiledUpda
       steps[at] = compileStep(op, shape.segs[e] as string[], values[e] as Value, shape.at[e] ?? "");
     }
   }
-  return { steps, touchesId: shape.touchesId, hasRename: false, needsTime: shape.needsTime };
+  const growth = growthWithPaths(steps, shape.pathGrowth);
+  return {
+    steps,
+    touchesId: shape.touchesId,
+    hasRename: false,
+    needsTime: shape.needsTime,
+    growth,
+  };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -232,11 +242,13 @@ function compileFresh(update: Doc, field: string, node: ShapeNode | null): Compi
       slot,
       revnoAt,
       steps: steps.length,
+      pathGrowth: pathGrowth(steps),
       touchesId,
       needsTime,
     };
   }
-  return { steps, touchesId, hasRename: steps.some((s) => s.op === "$rename"), needsTime };
+  const hasRename = steps.some((s) => s.op === "$rename");
+  return { steps, touchesId, hasRename, needsTime, growth: growthBound(steps) };
 }
 
 function checkOperator(op: string, operand: Value, at: string): void {

@@ -45,4 +45,6 @@ export interface CompiledUpdate {
   readonly hasRename: boolean;
   /** True when `$currentDate` needs the entry's timestamp. */
   readonly needsTime: boolean;
+  /** An upper bound of the bytes this update can add to any document (see size-bound.ts). */
+  readonly growth: number;
 }

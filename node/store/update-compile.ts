@@ -161,28 +161,29 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  */
 export function compileUpdateInput(input: unknown, field: string): CompiledUpdate {
   if (isPlainObject(input) && shapeNodes <= MAX_SHAPE_NODES) {
-    const shape = plainShape(input, field);
+    const raw: unknown[] = [];
+    const shape = plainShape(input, field, raw);
     if (shape !== undefined) {
-      const values: Value[] = [];
-      let e = 0;
-      for (const op in input) {
-        const operand = input[op] as Record<string, unknown> | undefined;
-        if (!Object.hasOwn(input, op) || operand === undefined) continue;
-        for (const path in operand) {
-          const v = operand[path];
-          if (!Object.hasOwn(operand, path) || v === undefined) continue;
-          values.push(isScalar(v) ? v : toValue(v, shape.at[e] ?? "", 3));
-          e++;
-        }
+      // Converted in place, in entry order, before any step compiles (toDoc's error order).
+      for (let e = 0; e < raw.length; e++) {
+        const v = raw[e];
+        if (!isScalar(v)) raw[e] = toValue(v, shape.at[e] ?? "", 3);
       }
-      return instantiate(shape, values);
+      return instantiate(shape, raw as Value[]);
     }
   }
   return compileUpdate(toDoc(input, field), field);
 }
 
-/** The cached shape of a plain-object update, found without allocating, or undefined. */
-function plainShape(input: Record<string, unknown>, field: string): UpdateShape | undefined {
+/**
+ * The cached shape of a plain-object update, found in one pass that also collects its operand
+ * values (unconverted) into `raw`; undefined when there is none.
+ */
+function plainShape(
+  input: Record<string, unknown>,
+  field: string,
+  raw: unknown[],
+): UpdateShape | undefined {
   let node: ShapeNode | undefined = shapeRoots.get(field);
   for (const op in input) {
     const operand = input[op];
@@ -190,7 +191,10 @@ function plainShape(input: Record<string, unknown>, field: string): UpdateShape 
     if (op === "$rename" || !isPlainObject(operand)) return undefined;
     node = node?.ops.get(op);
     for (const path in operand) {
-      if (Object.hasOwn(operand, path) && operand[path] !== undefined) node = node?.paths.get(path);
+      const v = operand[path];
+      if (!Object.hasOwn(operand, path) || v === undefined) continue;
+      node = node?.paths.get(path);
+      raw.push(v);
     }
     if (node === undefined) return undefined;
   }

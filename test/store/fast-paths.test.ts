@@ -147,6 +147,18 @@ describe("the 16 MB limit with stored size bounds (issue 3, Bad input)", () => {
     const small = h.run([{ c: "x", _id: "a", update: { $unset: { f0: 1 }, $set: { g: 1 } } }]);
     expect(small.outcome).toBe("applied");
   });
+
+  test("SPEC §5.1: one cached update shape repeated grows a document until the 17th MB is refused", () => {
+    const h = harness();
+    seed(h, "x", "a", {});
+    const outcomes: string[] = [];
+    for (let i = 0; i < 17; i++) {
+      const mb = String(i % 10).repeat(1_000_000);
+      outcomes.push(h.run([{ c: "x", _id: "a", update: { $push: { arr: mb } } }]).outcome);
+    }
+    expect(outcomes).toEqual([...Array<string>(16).fill("applied"), "rejected"]);
+    expect(h.store.get("x", "a")?.get("arr")).toHaveLength(16);
+  });
 });
 
 describe("idempotency table (SPEC §8)", () => {

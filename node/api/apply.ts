@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import {
+  ApplyRequestSchema,
   ApplyResponseSchema,
   Outcome,
   type ApplyRequest,
@@ -71,16 +72,16 @@ export async function applyTxn(
       `apply transaction at node ${ctx.self.id}: no leader known at term ${st.term}; retry`,
     );
   }
-  const res = await ctx.clients
-    .cluster(leader.address)
-    .relay(
-      { request: { txnId, ops: req.ops }, traceContext: opts.traceContext },
-      { signal: opts.signal },
-    );
-  if (res.response === undefined)
-    throw unavailable("BAD_RELAY", `relay to leader ${st.lead}: empty response`);
-  return res.response;
+  return ctx.relay.to(leader.address).apply(create(ApplyRequestSchema, { txnId, ops: req.ops }), {
+    relayed: true,
+    traceContext: opts.traceContext,
+    signal: opts.signal,
+    timeoutMs: RELAY_TIMEOUT_MS,
+  });
 }
+
+/** A relayed call's own deadline; the client's usually ends it sooner. */
+const RELAY_TIMEOUT_MS = 30_000;
 
 /** Maps the store's outcome to the API response; a rejected transaction becomes its error. */
 export function toApplyResponse(r: ApplyOutcome): ApplyResponse {

@@ -1,4 +1,4 @@
-import type { ClusterClientPool } from "./relay.js";
+import type { ClusterClientPool, RelaySessions } from "./relay.js";
 import type { RaftRuntime } from "../cluster/runtime.js";
 import type { Clock } from "../cluster/clock.js";
 import type { NodeId, RaftLogger } from "../raft/index.js";
@@ -23,6 +23,8 @@ export interface ApiContext {
   readonly self: { readonly id: NodeId; readonly name: string; readonly address: string };
   readonly limits: ApiLimits;
   readonly clients: ClusterClientPool;
+  /** Sessions to the leader for relayed writes. */
+  readonly relay: RelaySessions;
   readonly clock: Clock;
   readonly logger: RaftLogger;
   /** Returns a fresh random node id for a pre-registered member (never reused). */

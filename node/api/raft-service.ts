@@ -25,6 +25,14 @@ export function raftService(ctx: ApiContext): ServiceImpl<typeof RaftService> {
       return {};
     },
 
+    async stream(requests) {
+      for await (const req of requests) {
+        checkCluster(ctx, req.clusterId);
+        for (const p of req.messages) ctx.runtime.step(messageFromProto(p));
+      }
+      return {};
+    },
+
     async installSnapshot(stream, hc) {
       const it = stream[Symbol.asyncIterator]();
       const first = await it.next();

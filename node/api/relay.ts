@@ -1,7 +1,40 @@
 import type { Client } from "@connectrpc/connect";
 import type { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
+import type { StoreService } from "../../proto/gen/juraft/store/v1/store_pb.js";
+import { SessionMux } from "../client/index.js";
 
-/** Returns a ClusterService client for a member's address. */
+/** Returns clients for a member's address. */
 export interface ClusterClientPool {
   cluster(address: string): Client<typeof ClusterService>;
+  store(address: string): Client<typeof StoreService>;
+}
+
+/**
+ * One `StoreService.Session` per leader address for relayed writes (DESIGN.md §3 step 3): a
+ * relayed call costs a message on a stream that stays open, not an RPC of its own.
+ */
+export class RelaySessions {
+  readonly #pool: ClusterClientPool;
+  readonly #sessions = new Map<string, SessionMux>();
+
+  /** Relays over `pool`'s connections. */
+  constructor(pool: ClusterClientPool) {
+    this.#pool = pool;
+  }
+
+  /** The session to `address`, opened on first use. */
+  to(address: string): SessionMux {
+    let s = this.#sessions.get(address);
+    if (s === undefined) {
+      s = new SessionMux(this.#pool.store(address), address);
+      this.#sessions.set(address, s);
+    }
+    return s;
+  }
+
+  /** Fails the calls in flight and closes every session. */
+  close(): void {
+    for (const s of this.#sessions.values()) s.close();
+    this.#sessions.clear();
+  }
 }

@@ -37,7 +37,9 @@ export async function startServer(
 ): Promise<ApiServer> {
   const security = opts.security ?? { role: "all" };
   const routes = (router: ConnectRouter): void => {
-    if (security.role !== "peer") router.service(StoreService, storeService(ctx));
+    // Also on the peer port: members relay writes to the leader over StoreService.Session
+    // there (only holders of a member certificate reach it).
+    router.service(StoreService, storeService(ctx));
     router.service(ClusterService, clusterService(ctx));
     if (security.role !== "client") router.service(RaftService, raftService(ctx));
     router.service(Health, healthService(ctx));
@@ -45,6 +47,8 @@ export async function startServer(
   const handler = connectNodeAdapter({
     routes,
     interceptors: [errorInterceptor, ...securityInterceptors(security)],
+    // Loopback and LAN traffic: gzip costs more CPU than it saves (it showed in profiles).
+    acceptCompression: [],
     readMaxBytes: opts.maxRequestBytes ?? 64 * 1024 * 1024,
   });
   const server = createH2Server(handler, security.tls);

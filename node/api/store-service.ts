@@ -2,37 +2,19 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { StoreService } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import {
   ChangeKind,
-  Consistency,
+  WatchResponseSchema,
   type WatchResponse,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { WatchResponseSchema } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { Code } from "@connectrpc/connect";
 import { ClusterError, invalidArgument } from "../cluster/errors.js";
 import { applyTxn } from "./apply.js";
 import { decodeOptionalDoc, decodeWrapped, encodeDocument, encodeWrapped } from "./codec.js";
 import type { ApiContext } from "./context.js";
 import { requireLeader } from "./leader.js";
+import { checkCollection, getDocument, readAt } from "./reads.js";
+import { serveSession } from "./session.js";
 import { traceContextOf } from "./trace.js";
-
-/** Waits as the requested consistency demands; returns the applied index the read reflects. */
-async function readAt(
-  ctx: ApiContext,
-  consistency: Consistency,
-  signal: AbortSignal,
-): Promise<bigint> {
-  if (consistency !== Consistency.LOCAL) await ctx.runtime.linearizableRead(signal);
-  return BigInt(ctx.runtime.applied);
-}
-
-function checkCollection(name: string, action: string): void {
-  if (name === "" || name.includes("\0") || name.startsWith("$")) {
-    throw invalidArgument(
-      "BAD_COLLECTION",
-      `${action}: collection name ${JSON.stringify(name)} is not valid`,
-    );
-  }
-}
 
 const kinds = {
   insert: ChangeKind.INSERT,
@@ -51,18 +33,8 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
       });
     },
 
-    async get(req, hc) {
-      checkCollection(req.collection, "get document");
-      const id = decodeWrapped(req.id, "id", "_id");
-      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
-      const store = ctx.runtime.store;
-      const doc = store.get(req.collection, id);
-      return {
-        found: doc !== undefined,
-        document: doc === undefined ? new Uint8Array(0) : encodeDocument(doc),
-        revno: BigInt(store.revno(req.collection, id)),
-        appliedIndex,
-      };
+    get(req, hc) {
+      return getDocument(ctx, req, hc.signal);
     },
 
     async find(req, hc) {
@@ -156,6 +128,10 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
       if (r.outcome !== "imported")
         throw new Error(`import: entry ${r.index} applied as a transaction`);
       return { index: BigInt(r.index), count: BigInt(r.count) };
+    },
+
+    session(requests, hc) {
+      return serveSession(ctx, requests, hc);
     },
 
     async *dump(req, hc) {

@@ -17,7 +17,8 @@ export interface ServerTls {
  * What a listener serves (etcd's split of client and peer URLs):
  * - `all`: every service on one port (no security options: today's default);
  * - `client`: StoreService, ClusterService but Join and Relay, Health;
- * - `peer`: RaftService, ClusterService, Health (member traffic only).
+ * - `peer`: RaftService, ClusterService, Health, and StoreService for relayed writes (member
+ *   traffic only: every caller holds a member certificate).
  */
 export type ListenerRole = "all" | "client" | "peer";
 

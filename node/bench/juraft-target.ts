@@ -147,13 +147,17 @@ export class JuraftTarget implements Target {
     const endpoints = ports.map((p) => `127.0.0.1:${p}`);
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
+    // Extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile them.
+    const nodeArgs = (process.env.JURAFT_BENCH_NODE_ARGS ?? "")
+      .split(/\s+/)
+      .filter((a) => a !== "");
     const procs = await LocalProcs.start("juraft-bench-", async (dir, children) => {
       for (let i = 0; i < n; i++) {
         const args = [JURAFT, "serve", "--name", `node-${i}`, "--data-dir", join(dir, `node-${i}`)];
         args.push("--listen", endpoints[i] as string, "--log-level", "warn");
         if (i > 0) args.push("--join", endpoints[0] as string);
         if (o.tickMs !== undefined) args.push("--tick-ms", String(o.tickMs));
-        const child = spawnOwned(process.execPath, args, env);
+        const child = spawnOwned(process.execPath, [...nodeArgs, ...args], env);
         children.push(child);
         await waitForOutput(child, /"event":"serving"/, `juraft node-${i}`, 60_000, signal);
         drain(child);

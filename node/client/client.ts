@@ -14,12 +14,16 @@ import {
   type StatusResponse,
 } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
 import {
+  ApplyRequestSchema,
   Consistency,
+  GetRequestSchema,
   Outcome,
   StoreService,
   type ApplyResponse,
   type WatchEvent,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { SessionMux } from "./session.js";
 import { decodeDoc, encodeDoc, toDoc, toValue, type Doc, type Value } from "../store/index.js";
 
 /** Read consistency (DESIGN.md §4). */
@@ -83,6 +87,7 @@ export class JuraftClient implements AsyncDisposable {
   readonly #sessions: Http2SessionManager[] = [];
   readonly #stores = new Map<string, Client<typeof StoreService>>();
   readonly #clusters = new Map<string, Client<typeof ClusterService>>();
+  readonly #muxes = new Map<string, SessionMux>();
   readonly #attempts: number;
   readonly #timeoutMs: number;
   readonly #tls: ClientOptions["tls"];
@@ -131,6 +136,8 @@ export class JuraftClient implements AsyncDisposable {
 
   /** Closes every connection. */
   close(): void {
+    for (const m of this.#muxes.values()) m.close();
+    this.#muxes.clear();
     for (const s of this.#sessions) s.abort();
     this.#sessions.length = 0;
     this.#transports.clear();
@@ -161,6 +168,16 @@ export class JuraftClient implements AsyncDisposable {
       this.#clusters.set(endpoint, c);
     }
     return c;
+  }
+
+  /** The multiplexed session to `endpoint` that carries apply and get. */
+  #mux(endpoint: string): SessionMux {
+    let m = this.#muxes.get(endpoint);
+    if (m === undefined) {
+      m = new SessionMux(this.store(endpoint), endpoint);
+      this.#muxes.set(endpoint, m);
+    }
+    return m;
   }
 
   async #call<T>(
@@ -198,7 +215,11 @@ export class JuraftClient implements AsyncDisposable {
     const txnId = opts.txnId ?? randomUUID();
     const bytes = encodeDoc(toDoc({ ops }, "ops"));
     const res = await this.#call(
-      (e, signal) => this.store(e).apply({ txnId, ops: bytes }, signal),
+      (e, call) =>
+        this.#mux(e).apply(create(ApplyRequestSchema, { txnId, ops: bytes }), {
+          timeoutMs: this.#timeoutMs,
+          signal: call.signal,
+        }),
       opts.signal,
     );
     return outcomeOf(res);
@@ -212,10 +233,14 @@ export class JuraftClient implements AsyncDisposable {
   ): Promise<{ doc: Doc | undefined; revno: bigint; appliedIndex: bigint }> {
     const idBytes = encodeDoc(new Map([["_id", toValue(id, "_id", 2)]]));
     const res = await this.#call(
-      (e, signal) =>
-        this.store(e).get(
-          { collection, id: idBytes, consistency: consistencyOf(opts.consistency) },
-          signal,
+      (e, call) =>
+        this.#mux(e).get(
+          create(GetRequestSchema, {
+            collection,
+            id: idBytes,
+            consistency: consistencyOf(opts.consistency),
+          }),
+          { timeoutMs: this.#timeoutMs, signal: call.signal },
         ),
       opts.signal,
     );

@@ -5,3 +5,4 @@ export {
   type ReadConsistency,
   type TxnOutcome,
 } from "./client.js";
+export { SessionMux, type SessionCallOptions } from "./session.js";

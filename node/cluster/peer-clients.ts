@@ -4,6 +4,7 @@ import { connect as tlsConnect } from "node:tls";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { RaftService } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
 import { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
+import { StoreService } from "../../proto/gen/juraft/store/v1/store_pb.js";
 
 /**
  * PEM material for mutual TLS between members: this member's certificate and key (presented to
@@ -51,6 +52,11 @@ export class PeerClients {
   /** The Raft client for `address` (host:port). */
   raft(address: string): Client<typeof RaftService> {
     return createClient(RaftService, this.#transport(address));
+  }
+
+  /** The store client for `address` (host:port): relayed writes. */
+  store(address: string): Client<typeof StoreService> {
+    return createClient(StoreService, this.#transport(address));
   }
 
   /** The cluster client for `address` (host:port). */

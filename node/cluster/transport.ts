@@ -1,11 +1,15 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { Message, NodeId, RaftLogger, SnapMessage } from "../raft/index.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   InstallSnapshotRequestSchema,
   SendRequestSchema,
+  StreamRequestSchema,
   type InstallSnapshotRequest,
+  type StreamRequest,
 } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
+import { PushQueue } from "../util/index.js";
 import type { MemberBook } from "./members.js";
 import type { PeerClients } from "./peer-clients.js";
 import type { Transport, TransportReports } from "./ports.js";
@@ -27,8 +31,9 @@ export interface PeerTransportOptions {
 }
 
 /**
- * Raft traffic over Connect (HTTP/2): per peer, a bounded queue drained by one request at a time
- * in batches (order is preserved; the queue bounds memory); snapshots stream in chunks.
+ * Raft traffic over Connect (HTTP/2): per peer, one long-lived `RaftService.Stream` carrying the
+ * batches in order (a bounded number of messages waits for it; overflow drops and reports the
+ * peer unreachable); snapshots stream in chunks on their own calls.
  * Failures are reported to Raft (unreachable, snapshot failure), never thrown.
  */
 export class PeerTransport implements Transport {
@@ -48,10 +53,16 @@ export class PeerTransport implements Transport {
       if (id === this.#o.self) continue;
       known.add(id);
       const p = this.#peers.get(id);
-      if (p === undefined || p.address !== info.address)
+      if (p === undefined || p.address !== info.address) {
+        p?.close();
         this.#peers.set(id, new Peer(id, info.address, this.#o, this.#abort.signal));
+      }
     }
-    for (const id of [...this.#peers.keys()]) if (!known.has(id)) this.#peers.delete(id);
+    for (const [id, p] of [...this.#peers]) {
+      if (known.has(id)) continue;
+      p.close();
+      this.#peers.delete(id);
+    }
   }
 
   send(messages: readonly Message[]): void {
@@ -83,12 +94,24 @@ export class PeerTransport implements Transport {
   }
 }
 
+/** An open `RaftService.Stream` to a peer. */
+interface OpenStream {
+  readonly queue: PushQueue<StreamRequest>;
+}
+
 class Peer {
   readonly id: NodeId;
   readonly address: string;
   readonly #o: PeerTransportOptions;
   readonly #signal: AbortSignal;
-  #queue: Message[] = [];
+  /** Messages not yet handed to the stream (flushed at the end of this turn). */
+  #pending: Message[] = [];
+  #flushQueued = false;
+  /** Messages handed to the stream that its writer has not taken yet. */
+  #queued = 0;
+  #stream: OpenStream | undefined;
+  /** The peer lacks Stream (an older member): one Send per batch instead. */
+  #unary = false;
   #sending = false;
   #snapshotting = false;
 
@@ -105,34 +128,105 @@ class Peer {
   }
 
   enqueue(m: Message): void {
-    if (this.#queue.length >= (this.#o.maxQueue ?? 4096)) {
+    if (this.#pending.length + this.#queued >= (this.#o.maxQueue ?? 4096)) {
       this.#o.reports.reportUnreachable(this.id);
       return;
     }
-    this.#queue.push(m);
-    if (!this.#sending) void this.#drain();
+    this.#pending.push(m);
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    // A microtask: everything one Ready sends to this peer leaves as one batch, without delay.
+    queueMicrotask(() => {
+      this.#flush();
+    });
   }
 
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#closed() || this.#pending.length === 0) return;
+    if (this.#unary) {
+      if (!this.#sending) void this.#drain();
+      return;
+    }
+    const max = this.#o.maxBatch ?? 256;
+    const stream = this.#open();
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, max);
+      this.#queued += batch.length;
+      stream.queue.push(
+        create(StreamRequestSchema, {
+          clusterId: this.#o.clusterId,
+          messages: batch.map(messageToProto),
+        }),
+      );
+    }
+  }
+
+  #open(): OpenStream {
+    if (this.#stream !== undefined) return this.#stream;
+    const queue = new PushQueue<StreamRequest>();
+    const stream: OpenStream = { queue };
+    this.#stream = stream;
+    const taken = async function* (peer: Peer): AsyncIterable<StreamRequest> {
+      for await (const r of queue) {
+        peer.#queued -= r.messages.length;
+        yield r;
+      }
+    };
+    this.#o.clients
+      .raft(this.address)
+      .stream(taken(this), { signal: this.#signal })
+      .then(
+        () => {
+          this.#broken(stream, "the peer ended the stream");
+        },
+        (err: unknown) => {
+          if (ConnectError.from(err).code === Code.Unimplemented) this.#unary = true;
+          this.#broken(stream, String(err));
+        },
+      );
+    return stream;
+  }
+
+  /** Ends the stream after what it holds (a removed member, or one that moved). */
+  close(): void {
+    const s = this.#stream;
+    this.#stream = undefined;
+    this.#pending = [];
+    s?.queue.end();
+  }
+
+  /** Forgets a stream that ended: what it held is stale (Raft resends what matters). */
+  #broken(stream: OpenStream, why: string): void {
+    stream.queue.end();
+    if (this.#stream !== stream) return;
+    this.#stream = undefined;
+    this.#queued = 0;
+    if (this.#closed()) return;
+    this.#o.logger.debug(`stream to ${this.id} at ${this.address} broke: ${why}`);
+    this.#o.reports.reportUnreachable(this.id);
+    if (this.#unary && this.#pending.length > 0) this.#flush();
+  }
+
+  /** The fallback for peers without Stream: one unary Send per batch, one at a time. */
   async #drain(): Promise<void> {
     this.#sending = true;
     const client = this.#o.clients.raft(this.address);
     try {
-      while (this.#queue.length > 0 && !this.#signal.aborted) {
-        const batch = this.#queue.splice(0, this.#o.maxBatch ?? 256);
+      while (this.#pending.length > 0 && !this.#signal.aborted) {
+        const batch = this.#pending.splice(0, this.#o.maxBatch ?? 256);
         try {
           await client.send(
             create(SendRequestSchema, {
               clusterId: this.#o.clusterId,
               messages: batch.map(messageToProto),
             }),
-            // Connect's own deadline: a linked timeout signal per batch showed up in profiles.
             { signal: this.#signal, timeoutMs: this.#o.timeoutMs ?? 5000 },
           );
         } catch (err) {
           if (this.#closed()) return;
           this.#o.logger.debug(`send to ${this.id} at ${this.address} failed: ${String(err)}`);
-          // Everything queued is stale by now; Raft resends what matters.
-          this.#queue = [];
+          this.#pending = [];
           this.#o.reports.reportUnreachable(this.id);
         }
       }

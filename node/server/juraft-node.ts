@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { startServer, type ApiServer } from "../api/server.js";
 import { defaultLimits, type ApiLimits } from "../api/context.js";
+import { RelaySessions } from "../api/relay.js";
 import { systemClock, type Clock } from "../cluster/clock.js";
 import {
   bootstrapDecision,
@@ -82,6 +83,7 @@ export class JuraftNode implements AsyncDisposable {
   readonly #storage: RocksStorage;
   readonly #stopPromoter: () => void;
   readonly #clients: PeerClients;
+  readonly #relay: RelaySessions;
   #stopped: Promise<void> | undefined;
 
   private constructor(p: {
@@ -93,6 +95,7 @@ export class JuraftNode implements AsyncDisposable {
     storage: RocksStorage;
     stopPromoter: () => void;
     clients: PeerClients;
+    relay: RelaySessions;
   }) {
     this.identity = p.identity;
     this.runtime = p.runtime;
@@ -102,6 +105,7 @@ export class JuraftNode implements AsyncDisposable {
     this.#storage = p.storage;
     this.#stopPromoter = p.stopPromoter;
     this.#clients = p.clients;
+    this.#relay = p.relay;
   }
 
   /** The address the client API listens on (host:port). */
@@ -243,6 +247,7 @@ export class JuraftNode implements AsyncDisposable {
         self: { id: identity.id, ...self },
         limits: { ...defaultLimits, ...o.limits },
         clients,
+        relay: new RelaySessions(clients),
         clock,
         logger,
         newNodeId,
@@ -284,6 +289,7 @@ export class JuraftNode implements AsyncDisposable {
         storage,
         stopPromoter,
         clients,
+        relay: ctx.relay,
       });
     } catch (err) {
       await storage.close();
@@ -299,6 +305,7 @@ export class JuraftNode implements AsyncDisposable {
       this.hub.close();
       await this.#server.close();
       await this.#peerServer?.close();
+      this.#relay.close();
       this.#clients.close();
       await this.#storage.close();
     })();

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file juraft/store/v1/store.proto.
  */
 export const file_juraft_store_v1_store: GenFile = /*@__PURE__*/
-  fileDesc("ChtqdXJhZnQvc3RvcmUvdjEvc3RvcmUucHJvdG8SD2p1cmFmdC5zdG9yZS52MSIrCgxBcHBseVJlcXVlc3QSDgoGdHhuX2lkGAEgASgJEgsKA29wcxgCIAEoDCI9CglBYm9ydEluZm8SEAoIb3BfaW5kZXgYASABKA0SDgoGcmVhc29uGAIgASgJEg4KBmFzc2VydBgDIAEoDCKpAQoNQXBwbHlSZXNwb25zZRIpCgdvdXRjb21lGAEgASgOMhguanVyYWZ0LnN0b3JlLnYxLk91dGNvbWUSDQoFaW5kZXgYAiABKAQSDgoGcmV2bm9zGAMgAygDEisKB2Fib3J0ZWQYBCABKAsyGi5qdXJhZnQuc3RvcmUudjEuQWJvcnRJbmZvEg4KBnR4bl9pZBgFIAEoCRIRCglkdXBsaWNhdGUYBiABKAgiXwoKR2V0UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgoKAmlkGAIgASgMEjEKC2NvbnNpc3RlbmN5GAMgASgOMhwuanVyYWZ0LnN0b3JlLnYxLkNvbnNpc3RlbmN5IlQKC0dldFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEhAKCGRvY3VtZW50GAIgASgMEg0KBXJldm5vGAMgASgDEhUKDWFwcGxpZWRfaW5kZXgYBCABKAQiowEKC0ZpbmRSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSDgoGZmlsdGVyGAIgASgMEhIKCnByb2plY3Rpb24YAyABKAwSDAoEc29ydBgEIAEoDBIMCgRza2lwGAUgASgEEg0KBWxpbWl0GAYgASgEEjEKC2NvbnNpc3RlbmN5GAcgASgOMhwuanVyYWZ0LnN0b3JlLnYxLkNvbnNpc3RlbmN5IjgKDEZpbmRSZXNwb25zZRIRCglkb2N1bWVudHMYASADKAwSFQoNYXBwbGllZF9pbmRleBgCIAEoBCJlCgxDb3VudFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIOCgZmaWx0ZXIYAiABKAwSMQoLY29uc2lzdGVuY3kYAyABKA4yHC5qdXJhZnQuc3RvcmUudjEuQ29uc2lzdGVuY3kiNQoNQ291bnRSZXNwb25zZRINCgVjb3VudBgBIAEoBBIVCg1hcHBsaWVkX2luZGV4GAIgASgEIksKFkxpc3RDb2xsZWN0aW9uc1JlcXVlc3QSMQoLY29uc2lzdGVuY3kYASABKA4yHC5qdXJhZnQuc3RvcmUudjEuQ29uc2lzdGVuY3kiPwoXTGlzdENvbGxlY3Rpb25zUmVzcG9uc2USDQoFbmFtZXMYASADKAkSFQoNYXBwbGllZF9pbmRleBgCIAEoBCJYCgxXYXRjaFJlcXVlc3QSEwoLY29sbGVjdGlvbnMYASADKAkSCwoDaWRzGAIgASgMEhcKCmZyb21faW5kZXgYAyABKARIAIgBAUINCgtfZnJvbV9pbmRleCKGAQoKV2F0Y2hFdmVudBINCgVpbmRleBgBIAEoBBISCgpjb2xsZWN0aW9uGAIgASgJEgoKAmlkGAMgASgMEg0KBXJldm5vGAQgASgDEikKBGtpbmQYBSABKA4yGy5qdXJhZnQuc3RvcmUudjEuQ2hhbmdlS2luZBIPCgdza2lwcGVkGAYgASgIIjwKDVdhdGNoUmVzcG9uc2USKwoGZXZlbnRzGAEgAygLMhsuanVyYWZ0LnN0b3JlLnYxLldhdGNoRXZlbnQiQAoLRHVtcFJlcXVlc3QSMQoLY29uc2lzdGVuY3kYASABKA4yHC5qdXJhZnQuc3RvcmUudjEuQ29uc2lzdGVuY3kiMwoMRHVtcFJlc3BvbnNlEgwKBGRhdGEYASABKAwSFQoNYXBwbGllZF9pbmRleBgCIAEoBCI2Cg1JbXBvcnRSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSEQoJZG9jdW1lbnRzGAIgAygMIi4KDkltcG9ydFJlc3BvbnNlEg0KBWluZGV4GAEgASgEEg0KBWNvdW50GAIgASgEKlkKC0NvbnNpc3RlbmN5EhsKF0NPTlNJU1RFTkNZX1VOU1BFQ0lGSUVEEAASFgoSQ09OU0lTVEVOQ1lfUVVPUlVNEAESFQoRQ09OU0lTVEVOQ1lfTE9DQUwQAipMCgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABITCg9PVVRDT01FX0FQUExJRUQQARITCg9PVVRDT01FX0FCT1JURUQQAipxCgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSQ0hBTkdFX0tJTkRfSU5TRVJUEAESFgoSQ0hBTkdFX0tJTkRfVVBEQVRFEAISFgoSQ0hBTkdFX0tJTkRfUkVNT1ZFEAMy5wQKDFN0b3JlU2VydmljZRJGCgVBcHBseRIdLmp1cmFmdC5zdG9yZS52MS5BcHBseVJlcXVlc3QaHi5qdXJhZnQuc3RvcmUudjEuQXBwbHlSZXNwb25zZRJACgNHZXQSGy5qdXJhZnQuc3RvcmUudjEuR2V0UmVxdWVzdBocLmp1cmFmdC5zdG9yZS52MS5HZXRSZXNwb25zZRJDCgRGaW5kEhwuanVyYWZ0LnN0b3JlLnYxLkZpbmRSZXF1ZXN0Gh0uanVyYWZ0LnN0b3JlLnYxLkZpbmRSZXNwb25zZRJGCgVDb3VudBIdLmp1cmFmdC5zdG9yZS52MS5Db3VudFJlcXVlc3QaHi5qdXJhZnQuc3RvcmUudjEuQ291bnRSZXNwb25zZRJkCg9MaXN0Q29sbGVjdGlvbnMSJy5qdXJhZnQuc3RvcmUudjEuTGlzdENvbGxlY3Rpb25zUmVxdWVzdBooLmp1cmFmdC5zdG9yZS52MS5MaXN0Q29sbGVjdGlvbnNSZXNwb25zZRJICgVXYXRjaBIdLmp1cmFmdC5zdG9yZS52MS5XYXRjaFJlcXVlc3QaHi5qdXJhZnQuc3RvcmUudjEuV2F0Y2hSZXNwb25zZTABEkUKBER1bXASHC5qdXJhZnQuc3RvcmUudjEuRHVtcFJlcXVlc3QaHS5qdXJhZnQuc3RvcmUudjEuRHVtcFJlc3BvbnNlMAESSQoGSW1wb3J0Eh4uanVyYWZ0LnN0b3JlLnYxLkltcG9ydFJlcXVlc3QaHy5qdXJhZnQuc3RvcmUudjEuSW1wb3J0UmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChtqdXJhZnQvc3RvcmUvdjEvc3RvcmUucHJvdG8SD2p1cmFmdC5zdG9yZS52MSIrCgxBcHBseVJlcXVlc3QSDgoGdHhuX2lkGAEgASgJEgsKA29wcxgCIAEoDCI9CglBYm9ydEluZm8SEAoIb3BfaW5kZXgYASABKA0SDgoGcmVhc29uGAIgASgJEg4KBmFzc2VydBgDIAEoDCKpAQoNQXBwbHlSZXNwb25zZRIpCgdvdXRjb21lGAEgASgOMhguanVyYWZ0LnN0b3JlLnYxLk91dGNvbWUSDQoFaW5kZXgYAiABKAQSDgoGcmV2bm9zGAMgAygDEisKB2Fib3J0ZWQYBCABKAsyGi5qdXJhZnQuc3RvcmUudjEuQWJvcnRJbmZvEg4KBnR4bl9pZBgFIAEoCRIRCglkdXBsaWNhdGUYBiABKAgiXwoKR2V0UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgoKAmlkGAIgASgMEjEKC2NvbnNpc3RlbmN5GAMgASgOMhwuanVyYWZ0LnN0b3JlLnYxLkNvbnNpc3RlbmN5IlQKC0dldFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEhAKCGRvY3VtZW50GAIgASgMEg0KBXJldm5vGAMgASgDEhUKDWFwcGxpZWRfaW5kZXgYBCABKAQiowEKC0ZpbmRSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSDgoGZmlsdGVyGAIgASgMEhIKCnByb2plY3Rpb24YAyABKAwSDAoEc29ydBgEIAEoDBIMCgRza2lwGAUgASgEEg0KBWxpbWl0GAYgASgEEjEKC2NvbnNpc3RlbmN5GAcgASgOMhwuanVyYWZ0LnN0b3JlLnYxLkNvbnNpc3RlbmN5IjgKDEZpbmRSZXNwb25zZRIRCglkb2N1bWVudHMYASADKAwSFQoNYXBwbGllZF9pbmRleBgCIAEoBCJlCgxDb3VudFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIOCgZmaWx0ZXIYAiABKAwSMQoLY29uc2lzdGVuY3kYAyABKA4yHC5qdXJhZnQuc3RvcmUudjEuQ29uc2lzdGVuY3kiNQoNQ291bnRSZXNwb25zZRINCgVjb3VudBgBIAEoBBIVCg1hcHBsaWVkX2luZGV4GAIgASgEIksKFkxpc3RDb2xsZWN0aW9uc1JlcXVlc3QSMQoLY29uc2lzdGVuY3kYASABKA4yHC5qdXJhZnQuc3RvcmUudjEuQ29uc2lzdGVuY3kiPwoXTGlzdENvbGxlY3Rpb25zUmVzcG9uc2USDQoFbmFtZXMYASADKAkSFQoNYXBwbGllZF9pbmRleBgCIAEoBCJYCgxXYXRjaFJlcXVlc3QSEwoLY29sbGVjdGlvbnMYASADKAkSCwoDaWRzGAIgASgMEhcKCmZyb21faW5kZXgYAyABKARIAIgBAUINCgtfZnJvbV9pbmRleCKGAQoKV2F0Y2hFdmVudBINCgVpbmRleBgBIAEoBBISCgpjb2xsZWN0aW9uGAIgASgJEgoKAmlkGAMgASgMEg0KBXJldm5vGAQgASgDEikKBGtpbmQYBSABKA4yGy5qdXJhZnQuc3RvcmUudjEuQ2hhbmdlS2luZBIPCgdza2lwcGVkGAYgASgIIjwKDVdhdGNoUmVzcG9uc2USKwoGZXZlbnRzGAEgAygLMhsuanVyYWZ0LnN0b3JlLnYxLldhdGNoRXZlbnQiQAoLRHVtcFJlcXVlc3QSMQoLY29uc2lzdGVuY3kYASABKA4yHC5qdXJhZnQuc3RvcmUudjEuQ29uc2lzdGVuY3kiMwoMRHVtcFJlc3BvbnNlEgwKBGRhdGEYASABKAwSFQoNYXBwbGllZF9pbmRleBgCIAEoBCI2Cg1JbXBvcnRSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSEQoJZG9jdW1lbnRzGAIgAygMIi4KDkltcG9ydFJlc3BvbnNlEg0KBWluZGV4GAEgASgEEg0KBWNvdW50GAIgASgEIooCCgtTZXNzaW9uQ2FsbBIKCgJpZBgBIAEoBBIuCgVhcHBseRgCIAEoCzIdLmp1cmFmdC5zdG9yZS52MS5BcHBseVJlcXVlc3RIABIqCgNnZXQYAyABKAsyGy5qdXJhZnQuc3RvcmUudjEuR2V0UmVxdWVzdEgAEkUKDXRyYWNlX2NvbnRleHQYBCADKAsyLi5qdXJhZnQuc3RvcmUudjEuU2Vzc2lvbkNhbGwuVHJhY2VDb250ZXh0RW50cnkSDwoHcmVsYXllZBgFIAEoCBozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgYKBGNhbGwiOgoJQ2FsbEVycm9yEgwKBGNvZGUYASABKAUSDgoGcmVhc29uGAIgASgJEg8KB21lc3NhZ2UYAyABKAkisAEKDVNlc3Npb25SZXN1bHQSCgoCaWQYASABKAQSLwoFYXBwbHkYAiABKAsyHi5qdXJhZnQuc3RvcmUudjEuQXBwbHlSZXNwb25zZUgAEisKA2dldBgDIAEoCzIcLmp1cmFmdC5zdG9yZS52MS5HZXRSZXNwb25zZUgAEisKBWVycm9yGAQgASgLMhouanVyYWZ0LnN0b3JlLnYxLkNhbGxFcnJvckgAQggKBnJlc3VsdCI9Cg5TZXNzaW9uUmVxdWVzdBIrCgVjYWxscxgBIAMoCzIcLmp1cmFmdC5zdG9yZS52MS5TZXNzaW9uQ2FsbCJCCg9TZXNzaW9uUmVzcG9uc2USLwoHcmVzdWx0cxgBIAMoCzIeLmp1cmFmdC5zdG9yZS52MS5TZXNzaW9uUmVzdWx0KlkKC0NvbnNpc3RlbmN5EhsKF0NPTlNJU1RFTkNZX1VOU1BFQ0lGSUVEEAASFgoSQ09OU0lTVEVOQ1lfUVVPUlVNEAESFQoRQ09OU0lTVEVOQ1lfTE9DQUwQAipMCgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABITCg9PVVRDT01FX0FQUExJRUQQARITCg9PVVRDT01FX0FCT1JURUQQAipxCgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSQ0hBTkdFX0tJTkRfSU5TRVJUEAESFgoSQ0hBTkdFX0tJTkRfVVBEQVRFEAISFgoSQ0hBTkdFX0tJTkRfUkVNT1ZFEAMyuQUKDFN0b3JlU2VydmljZRJGCgVBcHBseRIdLmp1cmFmdC5zdG9yZS52MS5BcHBseVJlcXVlc3QaHi5qdXJhZnQuc3RvcmUudjEuQXBwbHlSZXNwb25zZRJACgNHZXQSGy5qdXJhZnQuc3RvcmUudjEuR2V0UmVxdWVzdBocLmp1cmFmdC5zdG9yZS52MS5HZXRSZXNwb25zZRJDCgRGaW5kEhwuanVyYWZ0LnN0b3JlLnYxLkZpbmRSZXF1ZXN0Gh0uanVyYWZ0LnN0b3JlLnYxLkZpbmRSZXNwb25zZRJGCgVDb3VudBIdLmp1cmFmdC5zdG9yZS52MS5Db3VudFJlcXVlc3QaHi5qdXJhZnQuc3RvcmUudjEuQ291bnRSZXNwb25zZRJkCg9MaXN0Q29sbGVjdGlvbnMSJy5qdXJhZnQuc3RvcmUudjEuTGlzdENvbGxlY3Rpb25zUmVxdWVzdBooLmp1cmFmdC5zdG9yZS52MS5MaXN0Q29sbGVjdGlvbnNSZXNwb25zZRJICgVXYXRjaBIdLmp1cmFmdC5zdG9yZS52MS5XYXRjaFJlcXVlc3QaHi5qdXJhZnQuc3RvcmUudjEuV2F0Y2hSZXNwb25zZTABEkUKBER1bXASHC5qdXJhZnQuc3RvcmUudjEuRHVtcFJlcXVlc3QaHS5qdXJhZnQuc3RvcmUudjEuRHVtcFJlc3BvbnNlMAESSQoGSW1wb3J0Eh4uanVyYWZ0LnN0b3JlLnYxLkltcG9ydFJlcXVlc3QaHy5qdXJhZnQuc3RvcmUudjEuSW1wb3J0UmVzcG9uc2USUAoHU2Vzc2lvbhIfLmp1cmFmdC5zdG9yZS52MS5TZXNzaW9uUmVxdWVzdBogLmp1cmFmdC5zdG9yZS52MS5TZXNzaW9uUmVzcG9uc2UoATABYgZwcm90bzM");
 
 /**
  * @generated from message juraft.store.v1.ApplyRequest
@@ -533,6 +533,167 @@ export const ImportResponseSchema: GenMessage<ImportResponse> = /*@__PURE__*/
   messageDesc(file_juraft_store_v1_store, 17);
 
 /**
+ * One call of a session. Calls of one session are independent: they are answered as they
+ * finish, not in order, each result naming its call's id.
+ *
+ * @generated from message juraft.store.v1.SessionCall
+ */
+export type SessionCall = Message<"juraft.store.v1.SessionCall"> & {
+  /**
+   * Chosen by the client, unique among its calls in flight on this session.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from oneof juraft.store.v1.SessionCall.call
+   */
+  call: {
+    /**
+     * @generated from field: juraft.store.v1.ApplyRequest apply = 2;
+     */
+    value: ApplyRequest;
+    case: "apply";
+  } | {
+    /**
+     * @generated from field: juraft.store.v1.GetRequest get = 3;
+     */
+    value: GetRequest;
+    case: "get";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * W3C trace context of the call (traceparent, tracestate).
+   *
+   * @generated from field: map<string, string> trace_context = 4;
+   */
+  traceContext: { [key: string]: string };
+
+  /**
+   * Set by a node relaying to its leader: a node that is not the leader answers UNAVAILABLE
+   * (reason NOT_LEADER) instead of relaying again.
+   *
+   * @generated from field: bool relayed = 5;
+   */
+  relayed: boolean;
+};
+
+/**
+ * Describes the message juraft.store.v1.SessionCall.
+ * Use `create(SessionCallSchema)` to create a new message.
+ */
+export const SessionCallSchema: GenMessage<SessionCall> = /*@__PURE__*/
+  messageDesc(file_juraft_store_v1_store, 18);
+
+/**
+ * The error of one call, as a unary RPC would have returned it.
+ *
+ * @generated from message juraft.store.v1.CallError
+ */
+export type CallError = Message<"juraft.store.v1.CallError"> & {
+  /**
+   * The Connect/gRPC status code (3 = INVALID_ARGUMENT, 14 = UNAVAILABLE, ...).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * The stable reason (e.g. NOT_LEADER, UNKNOWN_OPERATOR), as in the juraft-reason header.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message juraft.store.v1.CallError.
+ * Use `create(CallErrorSchema)` to create a new message.
+ */
+export const CallErrorSchema: GenMessage<CallError> = /*@__PURE__*/
+  messageDesc(file_juraft_store_v1_store, 19);
+
+/**
+ * @generated from message juraft.store.v1.SessionResult
+ */
+export type SessionResult = Message<"juraft.store.v1.SessionResult"> & {
+  /**
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from oneof juraft.store.v1.SessionResult.result
+   */
+  result: {
+    /**
+     * @generated from field: juraft.store.v1.ApplyResponse apply = 2;
+     */
+    value: ApplyResponse;
+    case: "apply";
+  } | {
+    /**
+     * @generated from field: juraft.store.v1.GetResponse get = 3;
+     */
+    value: GetResponse;
+    case: "get";
+  } | {
+    /**
+     * @generated from field: juraft.store.v1.CallError error = 4;
+     */
+    value: CallError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message juraft.store.v1.SessionResult.
+ * Use `create(SessionResultSchema)` to create a new message.
+ */
+export const SessionResultSchema: GenMessage<SessionResult> = /*@__PURE__*/
+  messageDesc(file_juraft_store_v1_store, 20);
+
+/**
+ * @generated from message juraft.store.v1.SessionRequest
+ */
+export type SessionRequest = Message<"juraft.store.v1.SessionRequest"> & {
+  /**
+   * @generated from field: repeated juraft.store.v1.SessionCall calls = 1;
+   */
+  calls: SessionCall[];
+};
+
+/**
+ * Describes the message juraft.store.v1.SessionRequest.
+ * Use `create(SessionRequestSchema)` to create a new message.
+ */
+export const SessionRequestSchema: GenMessage<SessionRequest> = /*@__PURE__*/
+  messageDesc(file_juraft_store_v1_store, 21);
+
+/**
+ * @generated from message juraft.store.v1.SessionResponse
+ */
+export type SessionResponse = Message<"juraft.store.v1.SessionResponse"> & {
+  /**
+   * @generated from field: repeated juraft.store.v1.SessionResult results = 1;
+   */
+  results: SessionResult[];
+};
+
+/**
+ * Describes the message juraft.store.v1.SessionResponse.
+ * Use `create(SessionResponseSchema)` to create a new message.
+ */
+export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
+  messageDesc(file_juraft_store_v1_store, 22);
+
+/**
  * @generated from enum juraft.store.v1.Consistency
  */
 export enum Consistency {
@@ -690,6 +851,17 @@ export const StoreService: GenService<{
     methodKind: "unary";
     input: typeof ImportRequestSchema;
     output: typeof ImportResponseSchema;
+  },
+  /**
+   * Many Apply and Get calls multiplexed over one stream, batched both ways: what the juraft
+   * client and a relaying node use, so that a call costs a message, not an HTTP/2 stream.
+   *
+   * @generated from rpc juraft.store.v1.StoreService.Session
+   */
+  session: {
+    methodKind: "bidi_streaming";
+    input: typeof SessionRequestSchema;
+    output: typeof SessionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_juraft_store_v1_store, 0);

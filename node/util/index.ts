@@ -1,0 +1,2 @@
+/** Small building blocks shared by the client, the API and the cluster runtime. */
+export { PushQueue } from "./push-queue.js";

@@ -4,6 +4,7 @@ import type { RaftService } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
 import { type InstallSnapshotRequest } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
 import { ClusterError, failedPrecondition, invalidArgument } from "../cluster/errors.js";
 import { messageFromProto } from "../cluster/raft-codec.js";
+import { decodeBatch } from "../cluster/wire-codec.js";
 import type { ApiContext } from "./context.js";
 import { Code } from "@connectrpc/connect";
 
@@ -28,7 +29,7 @@ export function raftService(ctx: ApiContext): ServiceImpl<typeof RaftService> {
     async stream(requests) {
       for await (const req of requests) {
         checkCluster(ctx, req.clusterId);
-        for (const p of req.messages) ctx.runtime.step(messageFromProto(p));
+        for (const m of decodeBatch(req.batch)) ctx.runtime.step(m);
       }
       return {};
     },

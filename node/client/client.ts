@@ -48,7 +48,25 @@ export interface ClientOptions {
   };
   /** A bearer token sent with every call (nodes started with `--auth-token-file`). */
   readonly token?: string;
+  /**
+   * Send writes to the leader when it is one of `endpoints` (default true); false sends them to
+   * the current endpoint, which relays them.
+   */
+  readonly routeWritesToLeader?: boolean;
 }
+
+/** What the client knows of the leader's endpoint. */
+interface LeaderGuess {
+  readonly endpoint?: string;
+  /** When this guess was made (a failed guess is retried after LEADER_RETRY_MS). */
+  readonly since: number;
+  readonly asking?: Promise<void>;
+}
+
+const noLeader = (since: number): LeaderGuess => ({ since });
+
+/** How long to wait before asking for the leader again after not finding it. */
+const LEADER_RETRY_MS = 1000;
 
 /** The outcome of a transaction. */
 export type TxnOutcome =
@@ -93,6 +111,8 @@ export class JuraftClient implements AsyncDisposable {
   readonly #tls: ClientOptions["tls"];
   readonly #interceptors: Interceptor[];
   #current = 0;
+  readonly #routeWrites: boolean;
+  #leader: LeaderGuess = noLeader(0);
 
   /** Creates a client; no connection is made until the first call. */
   constructor(o: ClientOptions) {
@@ -102,6 +122,7 @@ export class JuraftClient implements AsyncDisposable {
     this.#timeoutMs = o.timeoutMs ?? 10_000;
     this.#tls = o.tls;
     this.#interceptors = o.token === undefined ? [] : [bearer(o.token)];
+    this.#routeWrites = o.routeWritesToLeader ?? true;
   }
 
   #transport(endpoint: string): Transport {
@@ -183,6 +204,7 @@ export class JuraftClient implements AsyncDisposable {
   async #call<T>(
     fn: (endpoint: string, call: CallOptions) => Promise<T>,
     signal?: AbortSignal,
+    prefer?: string,
   ): Promise<T> {
     // Connect's own deadline: cheaper than a timeout signal linked to the caller's per call.
     const call: CallOptions = {
@@ -192,19 +214,53 @@ export class JuraftClient implements AsyncDisposable {
     let last: unknown;
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       signal?.throwIfAborted();
-      const endpoint = this.#endpoints[this.#current] as string;
+      const endpoint =
+        attempt === 0 && prefer !== undefined ? prefer : (this.#endpoints[this.#current] as string);
       try {
         return await fn(endpoint, call);
       } catch (err) {
         const ce = ConnectError.from(err);
         if (!retryable.has(ce.code) || signal?.aborted === true) throw ce;
         last = ce;
+        if (endpoint === this.#leader.endpoint) this.#leader = noLeader(Date.now());
+        if (endpoint === prefer) continue;
         this.#current = (this.#current + 1) % this.#endpoints.length;
         if (attempt + 1 >= this.#endpoints.length)
           await new Promise((r) => setTimeout(r, Math.min(1000, 50 * (attempt + 1))));
       }
     }
     throw last;
+  }
+
+  /** The leader's endpoint as this client last learned it (writes go there), if known. */
+  get leaderEndpoint(): string | undefined {
+    return this.#leader.endpoint;
+  }
+
+  /**
+   * The endpoint to send writes to: the leader's, when it is one of this client's endpoints
+   * (MongoDB drivers send writes to the primary likewise). A write sent to a follower is
+   * relayed, which costs the cluster a second hop; this saves it. Learned with GetRaftLeader,
+   * forgotten when a call to it fails; undefined (use any endpoint) while unknown.
+   */
+  #writeEndpoint(): string | undefined {
+    if (!this.#routeWrites || this.#endpoints.length < 2) return undefined;
+    const l = this.#leader;
+    if (l.endpoint !== undefined) return l.endpoint;
+    if (l.asking === undefined && Date.now() - l.since >= LEADER_RETRY_MS) {
+      const asking = this.leaderAddress(AbortSignal.timeout(this.#timeoutMs)).then(
+        (address) => {
+          if (this.#leader.asking !== asking) return;
+          const known = this.#endpoints.includes(address);
+          this.#leader = known ? { endpoint: address, since: Date.now() } : noLeader(Date.now());
+        },
+        () => {
+          if (this.#leader.asking === asking) this.#leader = noLeader(Date.now());
+        },
+      );
+      this.#leader = { since: l.since, asking };
+    }
+    return undefined;
   }
 
   /** Applies a transaction (a list of mgo/txn ops); retries keep the same txn id. */
@@ -221,6 +277,7 @@ export class JuraftClient implements AsyncDisposable {
           signal: call.signal,
         }),
       opts.signal,
+      this.#writeEndpoint(),
     );
     return outcomeOf(res);
   }

@@ -14,6 +14,7 @@ import type { MemberBook } from "./members.js";
 import type { PeerClients } from "./peer-clients.js";
 import type { Transport, TransportReports } from "./ports.js";
 import { messageToProto } from "./raft-codec.js";
+import { encodeBatch } from "./wire-codec.js";
 
 /** Settings of the peer transport. */
 export interface PeerTransportOptions {
@@ -96,7 +97,7 @@ export class PeerTransport implements Transport {
 
 /** An open `RaftService.Stream` to a peer. */
 interface OpenStream {
-  readonly queue: PushQueue<StreamRequest>;
+  readonly queue: PushQueue<{ readonly count: number; readonly batch: Uint8Array }>;
 }
 
 class Peer {
@@ -153,24 +154,20 @@ class Peer {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, max);
       this.#queued += batch.length;
-      stream.queue.push(
-        create(StreamRequestSchema, {
-          clusterId: this.#o.clusterId,
-          messages: batch.map(messageToProto),
-        }),
-      );
+      stream.queue.push({ count: batch.length, batch: encodeBatch(batch) });
     }
   }
 
   #open(): OpenStream {
     if (this.#stream !== undefined) return this.#stream;
-    const queue = new PushQueue<StreamRequest>();
+    const queue = new PushQueue<{ readonly count: number; readonly batch: Uint8Array }>();
     const stream: OpenStream = { queue };
     this.#stream = stream;
+    const clusterId = this.#o.clusterId;
     const taken = async function* (peer: Peer): AsyncIterable<StreamRequest> {
       for await (const r of queue) {
-        peer.#queued -= r.messages.length;
-        yield r;
+        peer.#queued -= r.count;
+        yield create(StreamRequestSchema, { clusterId, batch: r.batch });
       }
     };
     this.#o.clients

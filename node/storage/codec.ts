@@ -69,6 +69,7 @@ export class Reader {
   readonly #buf: Uint8Array;
   readonly #what: string;
   #pos = 0;
+  #view: DataView | undefined;
 
   /** Creates a reader over `buf`; `what` names the record in error messages ("entry 12"). */
   constructor(buf: Uint8Array, what: string) {
@@ -110,9 +111,11 @@ export class Reader {
     if (this.#pos + 8 > this.#buf.length) {
       this.fail(`truncated at byte ${this.#pos} of ${this.#buf.length}`);
     }
-    const view = new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#pos, 8);
+    // One view per reader: creating a DataView per read cost more than the read.
+    this.#view ??= new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.length);
+    const v = this.#view.getBigUint64(this.#pos);
     this.#pos += 8;
-    return view.getBigUint64(0);
+    return v;
   }
 
   /** Reads a length-prefixed byte string as a view (no copy) of the input. */

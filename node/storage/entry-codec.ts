@@ -49,6 +49,12 @@ export function encodedEntrySize(e: Entry): number {
 /** Encodes `e` (throws INVALID on a term, index or node id out of range). */
 export function encodeEntry(e: Entry): Buffer {
   const w = new Writer(encodedEntrySize(e));
+  writeEntry(w, e);
+  return w.finish();
+}
+
+/** Writes `e` into `w` ({@link encodedEntrySize} bytes): records that embed entries use it. */
+export function writeEntry(w: Writer, e: Entry): void {
   if (e.type === "normal") {
     w.u8(kindNormal);
     w.uvarint(e.term);
@@ -66,7 +72,6 @@ export function encodeEntry(e: Entry): Buffer {
     }
     w.bytes(e.change.context);
   }
-  return w.finish();
 }
 
 /**
@@ -75,24 +80,24 @@ export function encodeEntry(e: Entry): Buffer {
  */
 export function decodeEntry(buf: Uint8Array, what = "entry"): Entry {
   const r = new Reader(buf, what);
+  const e = readEntry(r);
+  r.end();
+  return e;
+}
+
+/** Reads one entry written by {@link writeEntry}; byte fields are views of the input. */
+export function readEntry(r: Reader): Entry {
   const kind = r.u8();
   const term = r.uvarint();
   const index = r.uvarint();
-  let e: Entry;
-  if (kind === kindNormal) {
-    e = { type: "normal", term, index, data: r.bytes() };
-  } else if (kind === kindConfChange) {
-    const transition = transitions[r.u8()] ?? r.fail("unknown conf change transition");
-    const n = r.uvarint();
-    const changes: ConfChangeSingle[] = [];
-    for (let i = 0; i < n; i++) {
-      const type = changeTypes[r.u8()] ?? r.fail(`unknown type of conf change ${i}`);
-      changes.push({ type, nodeId: r.u64() });
-    }
-    e = { type: "confChange", term, index, change: { transition, changes, context: r.bytes() } };
-  } else {
-    e = r.fail(`unknown entry kind ${kind}`);
+  if (kind === kindNormal) return { type: "normal", term, index, data: r.bytes() };
+  if (kind !== kindConfChange) return r.fail(`unknown entry kind ${kind}`);
+  const transition = transitions[r.u8()] ?? r.fail("unknown conf change transition");
+  const n = r.uvarint();
+  const changes: ConfChangeSingle[] = [];
+  for (let i = 0; i < n; i++) {
+    const type = changeTypes[r.u8()] ?? r.fail(`unknown type of conf change ${i}`);
+    changes.push({ type, nodeId: r.u64() });
   }
-  r.end();
-  return e;
+  return { type: "confChange", term, index, change: { transition, changes, context: r.bytes() } };
 }

@@ -2,7 +2,14 @@
  * Durable storage of a node: the Raft log in RocksDB ({@link RocksStorage}) and snapshot data
  * files ({@link SnapshotFiles}). The only folder that touches the disk for Raft.
  */
-export { decodeEntry, encodeEntry, encodedEntrySize } from "./entry-codec.js";
+export { Reader, Writer, uvarintSize } from "./codec.js";
+export {
+  decodeEntry,
+  encodeEntry,
+  encodedEntrySize,
+  readEntry,
+  writeEntry,
+} from "./entry-codec.js";
 export { StorageError, StorageErrorCode, isStorageError } from "./errors.js";
 export { formatVersion } from "./keys.js";
 export {

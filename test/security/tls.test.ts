@@ -148,7 +148,8 @@ describe("TLS for clients, mutual TLS between members, bearer tokens", () => {
     );
     expect(none.code).toBe(Code.Unauthenticated);
     expect(none.metadata.get("juraft-reason")).toBe("NO_TOKEN");
-    expect(none.rawMessage).toContain("StoreService/Apply");
+    // The client carries Apply on StoreService.Session.
+    expect(none.rawMessage).toContain("StoreService/Session");
     const bad = await failure(
       clientFor([a.address], { cert: client, token: "wrong" }).get("units", "u/0"),
     );

@@ -11,7 +11,7 @@ import { Code } from "@connectrpc/connect";
 import { ClusterError, invalidArgument } from "../cluster/errors.js";
 import { applyTxn } from "./apply.js";
 import { decodeOptionalDoc, decodeWrapped, encodeDocument, encodeWrapped } from "./codec.js";
-import type { ApiContext } from "./context.js";
+import { telemetryOf, type ApiContext } from "./context.js";
 import { requireLeader } from "./leader.js";
 import { traceContextOf } from "./trace.js";
 
@@ -21,7 +21,12 @@ async function readAt(
   consistency: Consistency,
   signal: AbortSignal,
 ): Promise<bigint> {
-  if (consistency !== Consistency.LOCAL) await ctx.runtime.linearizableRead(signal);
+  if (consistency !== Consistency.LOCAL) {
+    // The ReadIndex wait (thesis §6.4): a quorum round plus applying up to the read index.
+    await telemetryOf(ctx).span("juraft.read_index", {}, () =>
+      ctx.runtime.linearizableRead(signal),
+    );
+  }
   return BigInt(ctx.runtime.applied);
 }
 
@@ -46,7 +51,7 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
     async apply(req, hc: HandlerContext) {
       return applyTxn(ctx, req, {
         relayed: false,
-        traceContext: traceContextOf(hc),
+        traceContext: traceContextOf(ctx, hc),
         signal: hc.signal,
       });
     },
@@ -107,7 +112,9 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
         signal: hc.signal,
       });
       try {
+        const tel = telemetryOf(ctx);
         for await (const ev of watcher) {
+          tel.watchDelivered(ev.index, ev.collection);
           yield create(WatchResponseSchema, {
             events: [
               {
@@ -146,7 +153,7 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
         {
           txnId: "",
           ops: new Uint8Array(0),
-          traceContext: traceContextOf(hc),
+          traceContext: traceContextOf(ctx, hc),
           timeMs: ctx.clock.now(),
           import: { collection: req.collection, documents },
         },

@@ -21,6 +21,7 @@ import {
   type WatchEvent,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { decodeDoc, encodeDoc, toDoc, toValue, type Doc, type Value } from "../store/index.js";
+import { noClientTelemetry, type ClientTelemetry } from "../telemetry/client-telemetry.js";
 
 /** Read consistency (DESIGN.md §4). */
 export type ReadConsistency = "quorum" | "local";
@@ -44,6 +45,8 @@ export interface ClientOptions {
   };
   /** A bearer token sent with every call (nodes started with `--auth-token-file`). */
   readonly token?: string;
+  /** CLIENT spans whose W3C context travels in the headers (`juraft --trace`). Default: none. */
+  readonly telemetry?: ClientTelemetry;
 }
 
 /** The outcome of a transaction. */
@@ -87,6 +90,7 @@ export class JuraftClient implements AsyncDisposable {
   readonly #timeoutMs: number;
   readonly #tls: ClientOptions["tls"];
   readonly #interceptors: Interceptor[];
+  readonly #tel: ClientTelemetry;
   #current = 0;
 
   /** Creates a client; no connection is made until the first call. */
@@ -96,7 +100,11 @@ export class JuraftClient implements AsyncDisposable {
     this.#attempts = o.attempts ?? 3 * o.endpoints.length;
     this.#timeoutMs = o.timeoutMs ?? 10_000;
     this.#tls = o.tls;
-    this.#interceptors = o.token === undefined ? [] : [bearer(o.token)];
+    this.#tel = o.telemetry ?? noClientTelemetry;
+    this.#interceptors = [
+      ...this.#tel.interceptors,
+      ...(o.token === undefined ? [] : [bearer(o.token)]),
+    ];
   }
 
   #transport(endpoint: string): Transport {
@@ -166,6 +174,7 @@ export class JuraftClient implements AsyncDisposable {
   async #call<T>(
     fn: (endpoint: string, call: CallOptions) => Promise<T>,
     signal?: AbortSignal,
+    retried?: () => void,
   ): Promise<T> {
     // Connect's own deadline: cheaper than a timeout signal linked to the caller's per call.
     const call: CallOptions = {
@@ -182,6 +191,7 @@ export class JuraftClient implements AsyncDisposable {
         const ce = ConnectError.from(err);
         if (!retryable.has(ce.code) || signal?.aborted === true) throw ce;
         last = ce;
+        retried?.();
         this.#current = (this.#current + 1) % this.#endpoints.length;
         if (attempt + 1 >= this.#endpoints.length)
           await new Promise((r) => setTimeout(r, Math.min(1000, 50 * (attempt + 1))));
@@ -197,9 +207,15 @@ export class JuraftClient implements AsyncDisposable {
   ): Promise<TxnOutcome> {
     const txnId = opts.txnId ?? randomUUID();
     const bytes = encodeDoc(toDoc({ ops }, "ops"));
-    const res = await this.#call(
-      (e, signal) => this.store(e).apply({ txnId, ops: bytes }, signal),
-      opts.signal,
+    const res = await this.#tel.call(
+      "juraft.client.apply",
+      { "juraft.txn.id": txnId, "juraft.txn.op_count": ops.length },
+      (retried) =>
+        this.#call(
+          (e, signal) => this.store(e).apply({ txnId, ops: bytes }, signal),
+          opts.signal,
+          retried,
+        ),
     );
     return outcomeOf(res);
   }

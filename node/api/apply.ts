@@ -12,7 +12,7 @@ import { ClusterError, invalidArgument, unavailable } from "../cluster/errors.js
 import { parseOps } from "../store/index.js";
 import type { ApplyOutcome } from "../cluster/runtime.js";
 import { encodeWrapped, decodeWrapped } from "./codec.js";
-import type { ApiContext } from "./context.js";
+import { telemetryOf, type ApiContext } from "./context.js";
 
 /**
  * Validates a transaction before anything reaches the log (DESIGN.md §3 step 2): size, BSON,
@@ -30,6 +30,11 @@ export function validateApply(ctx: ApiContext, req: ApplyRequest): void {
     throw invalidArgument("BAD_TXN_ID", "apply transaction: txn_id is longer than 1024 characters");
   const ops = decodeWrapped(req.ops, "ops", "ops");
   const parsed = parseOps(ops);
+  telemetryOf(ctx).annotate({
+    "juraft.txn.op_count": parsed.length,
+    "juraft.txn.collections": [...new Set(parsed.map((o) => o.c))],
+    "juraft.txn.bytes": req.ops.length,
+  });
   if (parsed.length === 0)
     throw invalidArgument("EMPTY_TXN", "apply transaction: the op list is empty");
   if (parsed.length > ctx.limits.maxOps) {
@@ -51,10 +56,17 @@ export async function applyTxn(
 ): Promise<ApplyResponse> {
   validateApply(ctx, req);
   const txnId = req.txnId === "" ? randomUUID() : req.txnId;
+  const tel = telemetryOf(ctx);
+  tel.annotate({ "juraft.txn.id": txnId, "juraft.node": ctx.self.name });
   const st = ctx.runtime.status();
   if (st.role === "leader") {
     const result = await ctx.runtime.propose(
-      { txnId, ops: req.ops, traceContext: opts.traceContext, timeMs: ctx.clock.now() },
+      {
+        txnId,
+        ops: req.ops,
+        traceContext: tel.carrier(opts.traceContext),
+        timeMs: ctx.clock.now(),
+      },
       opts.signal,
     );
     return toApplyResponse(result);
@@ -72,12 +84,14 @@ export async function applyTxn(
       `apply transaction at node ${ctx.self.id}: no leader known at term ${st.term}; retry`,
     );
   }
-  return ctx.relay.to(leader.address).apply(create(ApplyRequestSchema, { txnId, ops: req.ops }), {
-    relayed: true,
-    traceContext: opts.traceContext,
-    signal: opts.signal,
-    timeoutMs: RELAY_TIMEOUT_MS,
-  });
+  return tel.relay(leader.name, () =>
+    ctx.relay.to(leader.address).apply(create(ApplyRequestSchema, { txnId, ops: req.ops }), {
+      relayed: true,
+      traceContext: tel.carrier(opts.traceContext),
+      signal: opts.signal,
+      timeoutMs: RELAY_TIMEOUT_MS,
+    }),
+  );
 }
 
 /** A relayed call's own deadline; the client's usually ends it sooner. */

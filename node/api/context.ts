@@ -3,6 +3,7 @@ import type { RaftRuntime } from "../cluster/runtime.js";
 import type { Clock } from "../cluster/clock.js";
 import type { NodeId, RaftLogger } from "../raft/index.js";
 import type { WatchHub } from "../watch/index.js";
+import { noopApiTelemetry, type ApiTelemetry } from "../telemetry/index.js";
 
 /** Request limits (DESIGN.md §11: malformed or oversize requests never reach the log). */
 export interface ApiLimits {
@@ -29,4 +30,11 @@ export interface ApiContext {
   readonly logger: RaftLogger;
   /** Returns a fresh random node id for a pre-registered member (never reused). */
   readonly newNodeId: () => NodeId;
+  /** Spans and metrics of the API (DESIGN.md §10); default: none. */
+  readonly telemetry?: ApiTelemetry;
+}
+
+/** The context's telemetry hooks (no-ops when it has none). */
+export function telemetryOf(ctx: ApiContext): ApiTelemetry {
+  return ctx.telemetry ?? noopApiTelemetry;
 }

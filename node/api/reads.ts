@@ -7,7 +7,7 @@ import {
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { invalidArgument } from "../cluster/errors.js";
 import { decodeWrapped, encodeDocument } from "./codec.js";
-import type { ApiContext } from "./context.js";
+import { telemetryOf, type ApiContext } from "./context.js";
 
 /** Waits as the requested consistency demands; returns the applied index the read reflects. */
 export async function readAt(
@@ -15,7 +15,12 @@ export async function readAt(
   consistency: Consistency,
   signal: AbortSignal,
 ): Promise<bigint> {
-  if (consistency !== Consistency.LOCAL) await ctx.runtime.linearizableRead(signal);
+  if (consistency !== Consistency.LOCAL) {
+    // The ReadIndex wait (thesis §6.4): a quorum round plus applying up to the read index.
+    await telemetryOf(ctx).span("juraft.read_index", {}, () =>
+      ctx.runtime.linearizableRead(signal),
+    );
+  }
   return BigInt(ctx.runtime.applied);
 }
 

@@ -7,7 +7,7 @@ import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
 import { RaftService } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
 import { StoreService } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { clusterService } from "./cluster-service.js";
-import type { ApiContext } from "./context.js";
+import { telemetryOf, type ApiContext } from "./context.js";
 import { errorInterceptor } from "./errors.js";
 import { healthService } from "./health-service.js";
 import { raftService } from "./raft-service.js";
@@ -46,7 +46,12 @@ export async function startServer(
   };
   const handler = connectNodeAdapter({
     routes,
-    interceptors: [errorInterceptor, ...securityInterceptors(security)],
+    // Tracing outermost: its span covers the whole call and sees the mapped error codes.
+    interceptors: [
+      ...telemetryOf(ctx).interceptors,
+      errorInterceptor,
+      ...securityInterceptors(security),
+    ],
     // Loopback and LAN traffic: gzip costs more CPU than it saves (it showed in profiles).
     acceptCompression: [],
     readMaxBytes: opts.maxRequestBytes ?? 64 * 1024 * 1024,

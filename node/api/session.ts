@@ -12,10 +12,9 @@ import {
 import { PushQueue } from "../util/index.js";
 import { invalidArgument } from "../cluster/errors.js";
 import { applyTxn } from "./apply.js";
-import type { ApiContext } from "./context.js";
+import { telemetryOf, type ApiContext } from "./context.js";
 import { reasonHeader, toConnectError } from "./errors.js";
 import { getDocument } from "./reads.js";
-import { traceContextOf } from "./trace.js";
 
 /**
  * Serves `StoreService.Session`: each call runs on its own as soon as its message arrives, and
@@ -28,7 +27,6 @@ export function serveSession(
   hc: HandlerContext,
 ): AsyncIterable<SessionResponse> {
   const out = new PushQueue<SessionResponse>();
-  const streamTrace = traceContextOf(hc);
   let ready: SessionResult[] = [];
   let flushing = false;
   let inFlight = 0;
@@ -53,7 +51,7 @@ export function serveSession(
   };
   const run = (call: SessionCall): void => {
     inFlight++;
-    runCall(ctx, call, streamTrace, hc.signal).then(answer, (err: unknown) => {
+    runCall(ctx, call, hc.signal).then(answer, (err: unknown) => {
       const ce = toConnectError(err);
       answer(
         create(SessionResultSchema, {
@@ -84,13 +82,21 @@ export function serveSession(
   return out;
 }
 
-async function runCall(
+function runCall(ctx: ApiContext, call: SessionCall, signal: AbortSignal): Promise<SessionResult> {
+  // Named as the unary RPC would be, so a trace reads the same whichever path the call took;
+  // each call carries its own trace context (the stream's headers name only its first caller).
+  const method = `juraft.store.v1.StoreService/${call.call.case === "get" ? "Get" : "Apply"}`;
+  return telemetryOf(ctx).serve(method, call.traceContext, call.relayed, () =>
+    runIn(ctx, call, telemetryOf(ctx).carrier(call.traceContext), signal),
+  );
+}
+
+async function runIn(
   ctx: ApiContext,
   call: SessionCall,
-  streamTrace: Record<string, string>,
+  traceContext: Record<string, string>,
   signal: AbortSignal,
 ): Promise<SessionResult> {
-  const traceContext = Object.keys(call.traceContext).length > 0 ? call.traceContext : streamTrace;
   switch (call.call.case) {
     case "apply": {
       const res = await applyTxn(ctx, call.call.value, {

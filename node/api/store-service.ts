@@ -10,7 +10,7 @@ import { Code } from "@connectrpc/connect";
 import { ClusterError, invalidArgument } from "../cluster/errors.js";
 import { applyTxn } from "./apply.js";
 import { decodeOptionalDoc, decodeWrapped, encodeDocument, encodeWrapped } from "./codec.js";
-import type { ApiContext } from "./context.js";
+import { telemetryOf, type ApiContext } from "./context.js";
 import { requireLeader } from "./leader.js";
 import { checkCollection, getDocument, readAt } from "./reads.js";
 import { serveSession } from "./session.js";
@@ -28,7 +28,7 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
     async apply(req, hc: HandlerContext) {
       return applyTxn(ctx, req, {
         relayed: false,
-        traceContext: traceContextOf(hc),
+        traceContext: traceContextOf(ctx, hc),
         signal: hc.signal,
       });
     },
@@ -79,7 +79,9 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
         signal: hc.signal,
       });
       try {
+        const tel = telemetryOf(ctx);
         for await (const ev of watcher) {
+          tel.watchDelivered(ev.index, ev.collection);
           yield create(WatchResponseSchema, {
             events: [
               {
@@ -118,7 +120,7 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
         {
           txnId: "",
           ops: new Uint8Array(0),
-          traceContext: traceContextOf(hc),
+          traceContext: traceContextOf(ctx, hc),
           timeMs: ctx.clock.now(),
           import: { collection: req.collection, documents },
         },

@@ -13,12 +13,13 @@ import { CliError, ExitCode } from "./exit.js";
 import { clientSecurityOf, type ClientSecurityFlags } from "./client-security.js";
 import type { ServeFlags } from "./serve.js";
 import type { BenchFlags } from "../bench/bench-command.js";
+import type { ClientTelemetry } from "../telemetry/index.js";
 
 const print = (line: string): void => {
   process.stdout.write(line + "\n");
 };
 
-function clientOf(program: Command): JuraftClient {
+function clientOf(program: Command, telemetry?: ClientTelemetry): JuraftClient {
   const opts = program.opts<{ endpoints: string } & ClientSecurityFlags>();
   let endpoints: string[];
   try {
@@ -29,7 +30,11 @@ function clientOf(program: Command): JuraftClient {
       ExitCode.usage,
     );
   }
-  return new JuraftClient({ endpoints, ...clientSecurityOf(opts) });
+  return new JuraftClient({
+    endpoints,
+    ...clientSecurityOf(opts),
+    ...(telemetry !== undefined ? { telemetry } : {}),
+  });
 }
 
 /** Runs a client command, closing the client and setting the exit status. */
@@ -37,13 +42,24 @@ function withClient(
   program: Command,
   fn: (c: JuraftClient) => Promise<number>,
 ): () => Promise<void> {
-  return async () => {
-    const client = clientOf(program);
+  const run = async (telemetry?: ClientTelemetry): Promise<number> => {
+    const client = clientOf(program, telemetry);
     try {
-      process.exitCode = await fn(client);
+      return await fn(client);
     } finally {
       client.close();
     }
+  };
+  return async () => {
+    if (program.opts<{ trace?: boolean }>().trace !== true) {
+      process.exitCode = await run();
+      return;
+    }
+    // Loaded only with --trace: the OpenTelemetry SDK adds start-up time to every command.
+    const { withTrace } = await import("./trace.js");
+    const names = new Set(program.commands.map((c) => c.name()));
+    const command = process.argv.slice(2).find((a) => names.has(a)) ?? "";
+    process.exitCode = await withTrace(command, run, (line) => process.stderr.write(line + "\n"));
   };
 }
 
@@ -71,6 +87,7 @@ function build(): Command {
         "JURAFT_TOKEN",
       ),
     )
+    .option("--trace", "start a trace (printed as trace_id: ... on stderr) for Jaeger")
     .exitOverride()
     .showHelpAfterError();
 
@@ -133,6 +150,7 @@ function build(): Command {
       "--auth-token-file <file>",
       "require a bearer token from clients, one accepted token per line",
     )
+    .option("--metrics-listen <host:port>", "serve Prometheus /metrics here (default: off)")
     // Loaded on demand: the node (RocksDB, Raft, store) is not needed by client commands, and
     // loading it would add about 0.3 s to every `juraft txn`, `get`, `status`...
     .action(async (f: ServeFlags) => {

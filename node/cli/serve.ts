@@ -4,6 +4,7 @@ import { formatEndpoint, parseEndpoints, type Endpoint } from "../cluster/discov
 import { jsonLogger, type LogLevel } from "../cluster/logger.js";
 import { JuraftNode } from "../server/juraft-node.js";
 import { isSecured, loadSecurity, type SecurityFiles } from "../server/security.js";
+import { startNodeTelemetry } from "../telemetry/index.js";
 import { CliError, usage } from "./exit.js";
 import { formatExtJson } from "./ejson-io.js";
 
@@ -28,6 +29,7 @@ export interface ServeFlags extends SecurityFiles {
   readonly maxTxnBytes: string;
   readonly maxOps: string;
   readonly logLevel: string;
+  readonly metricsListen?: string;
 }
 
 function positiveInt(v: string, flag: string): number {
@@ -79,6 +81,15 @@ function resolverOf(v: string): dns.Resolver {
   return resolver;
 }
 
+/** `--metrics-listen HOST:PORT`; port 0 lets the kernel pick (the serving line names it). */
+function listenOf(v: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(v);
+  const port = Number(m?.[2]);
+  if (m?.[1] === undefined || port > 65535)
+    throw usage(`serve: --metrics-listen must be host:port, got ${JSON.stringify(v)}`);
+  return { host: m[1].replace(/^\[(.*)\]$/, "$1"), port };
+}
+
 /**
  * The peer listener: `--peer-listen`, or with any security option the client port + 1 (etcd's
  * 2379/2380 pairing); `--peer-advertise` defaults to the `--advertise` host on the peer port.
@@ -128,7 +139,12 @@ export async function serve(f: ServeFlags): Promise<void> {
     throw new CliError(`serve: ${err instanceof Error ? err.message : String(err)}`);
   });
   const peer = peerListenOf(f, listen, isSecured(security));
+  const metricsListen = f.metricsListen === undefined ? undefined : listenOf(f.metricsListen);
+  // Tracing follows the standard OTEL_* variables (off unless they ask for it).
+  const telemetry = await startNodeTelemetry({ node: name, metrics: metricsListen !== undefined });
   const node = await JuraftNode.start({
+    telemetry,
+    ...(metricsListen !== undefined ? { metricsListen } : {}),
     dataDir: f.dataDir,
     name,
     listenHost: listen.host,
@@ -153,7 +169,7 @@ export async function serve(f: ServeFlags): Promise<void> {
     logger: jsonLogger({ level, fields: { node: name } }),
   });
   process.stdout.write(
-    `${JSON.stringify({ event: "serving", name, id: node.identity.id.toString(), address: node.address, peerAddress: node.peerAddress, clusterId: node.identity.clusterId })}\n`,
+    `${JSON.stringify({ event: "serving", name, id: node.identity.id.toString(), address: node.address, peerAddress: node.peerAddress, clusterId: node.identity.clusterId, ...(node.metricsAddress !== undefined ? { metrics: node.metricsAddress } : {}) })}\n`,
   );
   // A storage error is fatal for the node (DESIGN.md §11): exit so the supervisor restarts it.
   const watchdog = setInterval(() => {
@@ -182,4 +198,5 @@ export async function serve(f: ServeFlags): Promise<void> {
     process.on("SIGINT", stop);
   });
   await node.stop();
+  await telemetry.close();
 }

@@ -25,6 +25,7 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { SessionMux } from "./session.js";
 import { decodeDoc, encodeDoc, toDoc, toValue, type Doc, type Value } from "../store/index.js";
+import { noClientTelemetry, type ClientTelemetry } from "../telemetry/client-telemetry.js";
 
 /** Read consistency (DESIGN.md §4). */
 export type ReadConsistency = "quorum" | "local";
@@ -53,6 +54,8 @@ export interface ClientOptions {
    * the current endpoint, which relays them.
    */
   readonly routeWritesToLeader?: boolean;
+  /** CLIENT spans whose W3C context travels in the headers (`juraft --trace`). Default: none. */
+  readonly telemetry?: ClientTelemetry;
 }
 
 /** What the client knows of the leader's endpoint. */
@@ -110,6 +113,7 @@ export class JuraftClient implements AsyncDisposable {
   readonly #timeoutMs: number;
   readonly #tls: ClientOptions["tls"];
   readonly #interceptors: Interceptor[];
+  readonly #tel: ClientTelemetry;
   #current = 0;
   readonly #routeWrites: boolean;
   #leader: LeaderGuess = noLeader(0);
@@ -121,7 +125,11 @@ export class JuraftClient implements AsyncDisposable {
     this.#attempts = o.attempts ?? 3 * o.endpoints.length;
     this.#timeoutMs = o.timeoutMs ?? 10_000;
     this.#tls = o.tls;
-    this.#interceptors = o.token === undefined ? [] : [bearer(o.token)];
+    this.#tel = o.telemetry ?? noClientTelemetry;
+    this.#interceptors = [
+      ...this.#tel.interceptors,
+      ...(o.token === undefined ? [] : [bearer(o.token)]),
+    ];
     this.#routeWrites = o.routeWritesToLeader ?? true;
   }
 
@@ -204,6 +212,7 @@ export class JuraftClient implements AsyncDisposable {
   async #call<T>(
     fn: (endpoint: string, call: CallOptions) => Promise<T>,
     signal?: AbortSignal,
+    retried?: () => void,
     prefer?: string,
   ): Promise<T> {
     // Connect's own deadline: cheaper than a timeout signal linked to the caller's per call.
@@ -222,6 +231,7 @@ export class JuraftClient implements AsyncDisposable {
         const ce = ConnectError.from(err);
         if (!retryable.has(ce.code) || signal?.aborted === true) throw ce;
         last = ce;
+        retried?.();
         if (endpoint === this.#leader.endpoint) this.#leader = noLeader(Date.now());
         if (endpoint === prefer) continue;
         this.#current = (this.#current + 1) % this.#endpoints.length;
@@ -270,14 +280,21 @@ export class JuraftClient implements AsyncDisposable {
   ): Promise<TxnOutcome> {
     const txnId = opts.txnId ?? randomUUID();
     const bytes = encodeDoc(toDoc({ ops }, "ops"));
-    const res = await this.#call(
-      (e, call) =>
-        this.#mux(e).apply(create(ApplyRequestSchema, { txnId, ops: bytes }), {
-          timeoutMs: this.#timeoutMs,
-          signal: call.signal,
-        }),
-      opts.signal,
-      this.#writeEndpoint(),
+    const res = await this.#tel.call(
+      "juraft.client.apply",
+      { "juraft.txn.id": txnId, "juraft.txn.op_count": ops.length },
+      (retried) =>
+        this.#call(
+          (e, call) =>
+            this.#mux(e).apply(create(ApplyRequestSchema, { txnId, ops: bytes }), {
+              timeoutMs: this.#timeoutMs,
+              signal: call.signal,
+              traceContext: this.#tel.carrier(),
+            }),
+          opts.signal,
+          retried,
+          this.#writeEndpoint(),
+        ),
     );
     return outcomeOf(res);
   }
@@ -297,7 +314,7 @@ export class JuraftClient implements AsyncDisposable {
             id: idBytes,
             consistency: consistencyOf(opts.consistency),
           }),
-          { timeoutMs: this.#timeoutMs, signal: call.signal },
+          { timeoutMs: this.#timeoutMs, signal: call.signal, traceContext: this.#tel.carrier() },
         ),
       opts.signal,
     );

@@ -1,4 +1,9 @@
-import { createClient, type Client, type Transport as ConnectTransport } from "@connectrpc/connect";
+import {
+  createClient,
+  type Client,
+  type Interceptor,
+  type Transport as ConnectTransport,
+} from "@connectrpc/connect";
 import { connect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
@@ -43,10 +48,15 @@ export class PeerClients {
     { transport: ConnectTransport; sessions: Http2SessionManager }
   >();
   readonly #tls: PeerTls | undefined;
+  readonly #interceptors: Interceptor[];
 
-  /** Clients over h2c, or over mutual TLS when `tls` is given (`--peer-tls-*`). */
-  constructor(o: { tls?: PeerTls } = {}) {
+  /**
+   * Clients over h2c, or over mutual TLS when `tls` is given (`--peer-tls-*`); `interceptors`
+   * wrap every call (telemetry puts the trace context in headers).
+   */
+  constructor(o: { tls?: PeerTls; interceptors?: readonly Interceptor[] } = {}) {
     this.#tls = o.tls;
+    this.#interceptors = [...(o.interceptors ?? [])];
   }
 
   /** The Raft client for `address` (host:port). */
@@ -84,6 +94,7 @@ export class PeerClients {
         httpVersion: "2",
         useBinaryFormat: true,
         sessionManager: sessions,
+        interceptors: this.#interceptors,
       });
       t = { transport, sessions };
       this.#transports.set(address, t);

@@ -16,8 +16,10 @@ import {
   type SnapMessage,
   type SnapshotMetadata,
   type SnapshotStatus,
+  describeEntry,
 } from "../raft/index.js";
 import type { DocumentStore } from "../store/index.js";
+import { noopRaftTelemetry, type RaftTelemetry } from "../telemetry/index.js";
 import { decodeDoc, type ImportResult, type TxnResult } from "../store/index.js";
 import { delay, type Clock, type TimerHandle } from "./clock.js";
 import { decodeCommand, encodeCommand, type TxnCommand } from "./command.js";
@@ -47,6 +49,8 @@ export interface RuntimeOptions {
   /** Entries kept behind a snapshot for slow followers. Default 1,000. */
   readonly snapshotTrailing?: number;
   readonly readOnlyOption?: "safe" | "leaseBased";
+  /** Spans and metrics (DESIGN.md §10); default: none. */
+  readonly telemetry?: RaftTelemetry;
 }
 
 /** What applying a committed entry produced, for the proposer waiting on it. */
@@ -63,6 +67,7 @@ export type RuntimeState = "created" | "running" | "stopping" | "stopped" | "fai
 export class RaftRuntime {
   readonly id: NodeId;
   readonly #o: RuntimeOptions;
+  readonly #t: RaftTelemetry;
   readonly #raw: RawNode;
   #transport: Transport | undefined;
   #store: DocumentStore;
@@ -89,6 +94,7 @@ export class RaftRuntime {
   constructor(o: RuntimeOptions, applied: Index) {
     this.id = o.id;
     this.#o = o;
+    this.#t = o.telemetry ?? noopRaftTelemetry;
     this.#store = o.store;
     this.#members = o.members;
     this.#applied = applied;
@@ -134,6 +140,7 @@ export class RaftRuntime {
   step(m: Message): void {
     if (this.#state !== "running") return;
     this.#raw.step(m);
+    this.#t.stepped(m);
     this.#schedule();
   }
 
@@ -164,12 +171,22 @@ export class RaftRuntime {
   /** Proposes a transaction (leader only) and resolves with its applied outcome. */
   async propose(cmd: TxnCommand, signal?: AbortSignal): Promise<ApplyOutcome> {
     this.#checkRunning("propose");
-    const pos = this.#wrapDropped(
-      () => this.#raw.propose(encodeCommand(cmd)),
-      "propose transaction",
+    const t = this.#t;
+    const traced = t.propose(cmd.txnId, cmd.traceContext);
+    const data = encodeCommand(
+      traced === cmd.traceContext ? cmd : { ...cmd, traceContext: traced },
     );
+    let pos;
+    try {
+      pos = this.#wrapDropped(() => this.#raw.propose(data), "propose transaction");
+    } catch (err) {
+      t.proposeFailed(err);
+      throw err;
+    }
+    const done = this.#proposals.wait(pos.index, pos.term, signal);
+    t.proposed(pos.index, pos.term, done);
     this.#schedule();
-    return this.#proposals.wait(pos.index, pos.term, signal);
+    return done;
   }
 
   /** Proposes a membership change (leader only) and resolves with its index once applied. */
@@ -296,6 +313,7 @@ export class RaftRuntime {
       : rd.messages;
     if (early) this.#send(rd.messages.filter((m) => m.type === "app" || m.type === "heartbeat"));
     // 1. persist: one write, synced when the core asks (term, vote or entries changed).
+    const traced = this.#t.persisting(rd.entries, rd.mustSync);
     const write = this.#o.log.save(
       {
         ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
@@ -306,6 +324,7 @@ export class RaftRuntime {
     );
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined) {
       await write;
+      this.#t.persisted(traced);
     } else {
       // Only the commit index moved: nothing sent or applied depends on it being on disk (it
       // is recovered from the log), and the log store keeps writes in order. Do not wait.
@@ -313,16 +332,22 @@ export class RaftRuntime {
         this.#fail(err);
       });
     }
+    const newTerm = rd.hardState !== undefined && rd.hardState.term !== this.#persisted.term;
     if (rd.hardState !== undefined) this.#persisted = rd.hardState;
     // 2. send, only now that what the messages promise is durable.
     this.#send(later);
     // 3. apply.
     if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot.metadata);
+    if (rd.committedEntries.length > 0) this.#t.committed(rd.committedEntries);
     for (const e of rd.committedEntries) this.#apply(e);
     for (const rs of rd.readStates) this.#reads.resolve(rs.context, rs.index);
     if (rd.softState !== undefined) {
       if (this.#isLeader && rd.softState.role !== "leader") this.#lostLeadership();
       this.#isLeader = rd.softState.role === "leader";
+    }
+    if (rd.softState !== undefined || newTerm) {
+      const st = rd.softState ?? this.#raw.status();
+      this.#t.roleChanged(st.role, this.#persisted.term, "leader" in st ? st.leader : st.lead);
     }
     // 4. advance.
     this.#raw.advance();
@@ -343,10 +368,13 @@ export class RaftRuntime {
       // Send the current applied state rather than the older snapshot Raft named (etcd does
       // the same): a member added since the last snapshot must find itself in it. The data is
       // captured now, so entries applied while it streams cannot tear it.
+      const started = this.#t.now();
       const { metadata, data } = this.#captureSnapshot();
+      this.#t.snapshot("sent", metadata.index, byteLength(data), started);
       transport.sendSnapshot({ ...m, snapshot: { metadata, data: new Uint8Array(0) } }, data);
     }
     transport.send(plain);
+    this.#t.sent(plain);
   }
 
   #apply(e: Entry): void {
@@ -355,8 +383,10 @@ export class RaftRuntime {
       this.#members.apply(e.change, cs);
       this.#transport?.setMembers(this.#members);
       this.#confWaiters.applied(e.index, e.term, () => e.index, overwritten);
+      this.#t.membershipApplied(e.index, describeEntry(e));
     } else if (e.data.length > 0) {
       const cmd = decodeCommand(e.data);
+      const traced = this.#t.applying(e.index, cmd.traceContext);
       let result: ApplyOutcome;
       if (cmd.import !== undefined) {
         const documents = cmd.import.documents.map((d) => decodeDoc(d));
@@ -374,6 +404,7 @@ export class RaftRuntime {
           timeMs: cmd.timeMs,
         });
       }
+      this.#t.applied(traced, result);
       this.#o.sink.publish(e.index, result.outcome === "rejected" ? [] : result.changes);
       this.#proposals.applied(e.index, e.term, () => result, overwritten);
     } else {
@@ -383,6 +414,7 @@ export class RaftRuntime {
   }
 
   async #installSnapshot(meta: SnapshotMetadata): Promise<void> {
+    const started = this.#t.now();
     const { store, members } = await decodeSnapshotData(this.#o.snapshots.load(meta.index));
     this.#store = store;
     this.#members = members;
@@ -390,6 +422,7 @@ export class RaftRuntime {
     this.#applied = meta.index;
     this.#snapshotIndex = meta.index;
     this.#o.sink.compactTo(meta.index);
+    this.#t.snapshot("installed", meta.index, 0, started);
     this.#o.logger.info(`${this.id} installed snapshot at ${meta.index} (term ${meta.term})`);
   }
 
@@ -410,12 +443,14 @@ export class RaftRuntime {
   async takeSnapshot(signal?: AbortSignal): Promise<SnapshotMetadata> {
     if (this.#applied <= this.#snapshotIndex) return this.#snapshotMetadata();
     // Captured synchronously: applying continues while the file is written.
+    const started = this.#t.now();
     const { metadata: meta, data } = this.#captureSnapshot();
     const index = meta.index;
     const opts = signal === undefined ? {} : { signal };
     await this.#o.snapshots.save(meta, data, opts);
     await this.#o.log.markSnapshot(meta, opts);
     this.#snapshotIndex = index;
+    this.#t.snapshot("taken", index, byteLength(data), started);
     const compactTo = index - (this.#o.snapshotTrailing ?? 1000);
     if (compactTo >= this.#o.log.firstIndex()) await this.#o.log.compact(compactTo, opts);
     return meta;
@@ -527,6 +562,12 @@ export class RaftRuntime {
       throw err;
     }
   }
+}
+
+function byteLength(chunks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
 }
 
 function overwritten(): ClusterError {

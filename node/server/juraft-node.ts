@@ -25,6 +25,12 @@ import type { RaftLogger } from "../raft/index.js";
 import { RocksStorage, SnapshotFiles } from "../storage/index.js";
 import { DocumentStore } from "../store/index.js";
 import { WatchHub } from "../watch/index.js";
+import {
+  noTelemetry,
+  startMetricsServer,
+  type MetricsServer,
+  type NodeTelemetry,
+} from "../telemetry/index.js";
 import { fileSnapshotStore, rocksLogStore } from "./adapters.js";
 import { newNodeId, readIdentity, writeIdentity, type NodeIdentity } from "./identity.js";
 import { joinCluster, probeForCluster, type Joined } from "./join.js";
@@ -69,6 +75,10 @@ export interface NodeOptions {
   readonly snapshotTrailing?: number;
   readonly limits?: Partial<ApiLimits>;
   readonly logger?: RaftLogger;
+  /** Traces and metrics (DESIGN.md §10); the caller closes it after stop(). Default: none. */
+  readonly telemetry?: NodeTelemetry;
+  /** Serve Prometheus `/metrics` here (needs `telemetry` with metrics). Default: not served. */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
   readonly clock?: Clock;
   readonly signal?: AbortSignal;
 }
@@ -84,6 +94,7 @@ export class JuraftNode implements AsyncDisposable {
   readonly #stopPromoter: () => void;
   readonly #clients: PeerClients;
   readonly #relay: RelaySessions;
+  readonly #metricsServer: MetricsServer | undefined;
   #stopped: Promise<void> | undefined;
 
   private constructor(p: {
@@ -96,6 +107,7 @@ export class JuraftNode implements AsyncDisposable {
     stopPromoter: () => void;
     clients: PeerClients;
     relay: RelaySessions;
+    metricsServer: MetricsServer | undefined;
   }) {
     this.identity = p.identity;
     this.runtime = p.runtime;
@@ -106,6 +118,12 @@ export class JuraftNode implements AsyncDisposable {
     this.#stopPromoter = p.stopPromoter;
     this.#clients = p.clients;
     this.#relay = p.relay;
+    this.#metricsServer = p.metricsServer;
+  }
+
+  /** The address `/metrics` is served on (host:port), when it is. */
+  get metricsAddress(): string | undefined {
+    return this.#metricsServer?.address;
   }
 
   /** The address the client API listens on (host:port). */
@@ -147,8 +165,12 @@ export class JuraftNode implements AsyncDisposable {
     );
     try {
       const files = await SnapshotFiles.open(o.dataDir);
+      const tel = o.telemetry ?? noTelemetry;
       const peerTls = o.security?.peerTls;
-      const clients = new PeerClients(peerTls === undefined ? {} : { tls: peerTls });
+      const clients = new PeerClients({
+        interceptors: tel.clientInterceptors,
+        ...(peerTls === undefined ? {} : { tls: peerTls }),
+      });
       let identity = await readIdentity(o.dataDir);
       const hasData = identity !== undefined || storage.lastIndex() > 0;
       // Members know each other by their peer address (the one Raft, Join and Relay use).
@@ -233,6 +255,7 @@ export class JuraftNode implements AsyncDisposable {
           electionTick: o.electionTick ?? 10,
           snapshotEvery: o.snapshotEvery ?? 10_000,
           snapshotTrailing: o.snapshotTrailing ?? 1_000,
+          telemetry: tel.raft,
         },
         meta.index,
       );
@@ -251,7 +274,30 @@ export class JuraftNode implements AsyncDisposable {
         clock,
         logger,
         newNodeId,
+        telemetry: tel.api,
       };
+      tel.metrics?.bindStatus(() => {
+        const st = runtime.status();
+        const w = hub.stats();
+        return {
+          term: st.term,
+          role: st.role,
+          commit: st.commit,
+          applied: runtime.applied,
+          lastIndex: st.lastIndex,
+          snapshotIndex: runtime.snapshotIndex,
+          watchers: w.watchers,
+          watchQueued: w.queued,
+          watchMaxQueued: w.maxQueued,
+        };
+      });
+      let metricsServer: MetricsServer | undefined;
+      if (o.metricsListen !== undefined) {
+        if (tel.metrics === undefined)
+          throw failedPrecondition("NO_METRICS", `start node ${o.name}: metrics are off`);
+        metricsServer = await startMetricsServer(tel.metrics.registry, o.metricsListen);
+        logger.info(`node ${o.name} serves /metrics on ${metricsServer.address}`);
+      }
       const server = await startServer(ctx, {
         host: o.listenHost,
         port: listenPort,
@@ -290,6 +336,7 @@ export class JuraftNode implements AsyncDisposable {
         stopPromoter,
         clients,
         relay: ctx.relay,
+        metricsServer,
       });
     } catch (err) {
       await storage.close();
@@ -306,6 +353,7 @@ export class JuraftNode implements AsyncDisposable {
       await this.#server.close();
       await this.#peerServer?.close();
       this.#relay.close();
+      await this.#metricsServer?.close();
       this.#clients.close();
       await this.#storage.close();
     })();

@@ -53,6 +53,9 @@ export interface WatchHubStats {
   readonly historyEvents: number;
   readonly compactedIndex: number;
   readonly lastIndex: number;
+  /** Events queued in every watcher, and in the fullest one (a slow consumer shows here). */
+  readonly queued: number;
+  readonly maxQueued: number;
 }
 
 interface Registration {
@@ -126,7 +129,15 @@ export class WatchHub implements AsyncDisposable {
 
   /** Counters for metrics. */
   stats(): WatchHubStats {
+    let queued = 0;
+    let maxQueued = 0;
+    for (const w of this.#registered.keys()) {
+      queued += w.queued;
+      maxQueued = Math.max(maxQueued, w.queued);
+    }
     return {
+      queued,
+      maxQueued,
       watchers: this.#registered.size,
       historyEvents: this.#history.size,
       compactedIndex: this.#history.compactedIndex,

@@ -28,10 +28,15 @@ export interface ResolvedSpec {
   readonly tls?: TlsSpec;
   readonly tracing?: Required<TracingSpec>;
   readonly scheduling: SchedulingSpec;
+  /** Undefined when no NetworkPolicy is wanted. */
+  readonly networkPolicy?: { readonly clientLabels: Readonly<Record<string, string>> };
 }
 
+/** Label a client pod carries to pass the NetworkPolicy by default (value: the cluster's name). */
+export const CLIENT_LABEL = "juraft.dev/client-of";
+
 /** Fills in every default (the values `juraft serve` uses when a flag is absent). */
-export function withDefaults(spec: JuraftClusterSpec): ResolvedSpec {
+export function withDefaults(spec: JuraftClusterSpec, name = ""): ResolvedSpec {
   const storageClassName = spec.storage?.storageClassName;
   return {
     replicas: spec.replicas ?? 3,
@@ -59,5 +64,12 @@ export function withDefaults(spec: JuraftClusterSpec): ResolvedSpec {
         }
       : {}),
     scheduling: spec.scheduling ?? {},
+    ...(spec.networkPolicy?.enabled === true
+      ? {
+          networkPolicy: {
+            clientLabels: spec.networkPolicy.clientLabels ?? { [CLIENT_LABEL]: name },
+          },
+        }
+      : {}),
   };
 }

@@ -100,6 +100,14 @@ const spec: Schema = {
         priorityClassName: str("Priority class."),
       },
     },
+    networkPolicy: {
+      type: "object",
+      description: "An optional NetworkPolicy admitting only peers, the operator and clients.",
+      properties: {
+        enabled: { type: "boolean", description: "Create the NetworkPolicy (default false)." },
+        clientLabels: stringMap("Labels of the pods allowed as clients (same namespace)."),
+      },
+    },
   },
 };
 

@@ -70,6 +70,14 @@ export interface SchedulingSpec {
   readonly priorityClassName?: string;
 }
 
+/** An optional NetworkPolicy admitting only peers, the operator and labelled clients. */
+export interface NetworkPolicySpec {
+  /** Create the NetworkPolicy (default false: many clusters enforce none). */
+  readonly enabled?: boolean;
+  /** Labels of the pods (in the cluster's namespace) allowed as clients. */
+  readonly clientLabels?: Readonly<Record<string, string>>;
+}
+
 /** What the user asks for. */
 export interface JuraftClusterSpec {
   /** Number of voting members (>= 1; odd sizes recommended). */
@@ -86,6 +94,7 @@ export interface JuraftClusterSpec {
   readonly tls?: TlsSpec;
   readonly tracing?: TracingSpec;
   readonly scheduling?: SchedulingSpec;
+  readonly networkPolicy?: NetworkPolicySpec;
 }
 
 /** Role of a member in the Raft configuration. */

@@ -15,6 +15,10 @@ import {
   type V1Pod,
   type V1StatefulSet,
 } from "@kubernetes/client-node";
+import { randomBytes } from "node:crypto";
+import type { IEvent } from "kubernetes-models/v1/Event";
+import type { EventSpec } from "../reconcile/events.js";
+import type { ObjectRef, OwnedObject } from "../reconcile/prune.js";
 import {
   GROUP,
   PLURAL,
@@ -33,13 +37,6 @@ export function httpStatusOf(err: unknown): number | undefined {
 
 const applyHeaders = setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply);
 const mergeHeaders = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-
-/** What {@link Kube.apply} accepts: any typed Kubernetes object. */
-export interface AppliedObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata?: { readonly name?: string; readonly namespace?: string };
-}
 
 /** What {@link Kube.apply} accepts: any typed Kubernetes object. */
 export interface AppliedObject {
@@ -136,6 +133,72 @@ export class Kube {
   async listPvcs(namespace: string, labelSelector: string): Promise<V1PersistentVolumeClaim[]> {
     return (await this.#core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }))
       .items;
+  }
+
+  /** Objects of a kind in a namespace matching a label selector, with their controller UIDs. */
+  async listOwned(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    labelSelector: string,
+  ): Promise<OwnedObject[]> {
+    const list = await this.#objects.list(
+      apiVersion,
+      kind,
+      namespace,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      labelSelector,
+    );
+    return list.items.map((o) => ({
+      apiVersion,
+      kind,
+      name: o.metadata?.name ?? "",
+      controllerUids: (o.metadata?.ownerReferences ?? [])
+        .filter((r) => r.controller === true)
+        .map((r) => r.uid),
+    }));
+  }
+
+  /** Deletes an object (absent is fine). */
+  async deleteObject(namespace: string, ref: ObjectRef): Promise<void> {
+    const o = {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name: ref.name, namespace },
+    };
+    await orUndefined(this.#objects.delete(o as unknown as KubernetesObject));
+  }
+
+  /** Records a core/v1 Event about the JuraftCluster (`kubectl describe` shows it). */
+  async createEvent(c: JuraftCluster, e: EventSpec, now: Date): Promise<void> {
+    const { name, namespace = "", uid } = c.metadata;
+    const time = now.toISOString();
+    const event: IEvent = {
+      apiVersion: "v1",
+      kind: "Event",
+      // The API's own naming: the object's name and a unique suffix.
+      metadata: { name: `${name}.${randomBytes(8).toString("hex")}`, namespace },
+      involvedObject: {
+        apiVersion: c.apiVersion,
+        kind: c.kind,
+        name,
+        namespace,
+        ...(uid !== undefined ? { uid } : {}),
+      },
+      type: e.type,
+      reason: e.reason,
+      message: e.message,
+      count: 1,
+      firstTimestamp: time,
+      lastTimestamp: time,
+      source: { component: FIELD_MANAGER },
+      reportingComponent: FIELD_MANAGER,
+      reportingInstance: process.env["POD_NAME"] ?? FIELD_MANAGER,
+    };
+    await this.#objects.create(event as unknown as KubernetesObject);
   }
 
   /** Deletes a PVC (absent is fine). */

@@ -19,7 +19,8 @@ export interface ConditionInput {
   readonly previous: readonly Condition[];
 }
 
-const progressReason: Readonly<Record<Step["kind"], string>> = {
+/** The Progressing reason (and Event reason) of each step. */
+export const progressReason: Readonly<Record<Step["kind"], string>> = {
   scaleStatefulSet: "ScalingStatefulSet",
   recordClusterId: "Bootstrapped",
   latchTarget: "ScaleRequested",
@@ -33,7 +34,8 @@ const progressReason: Readonly<Record<Step["kind"], string>> = {
   converged: "Converged",
 };
 
-function describe(step: Step): string {
+/** A step in words (condition and Event messages). */
+export function describeStep(step: Step): string {
   switch (step.kind) {
     case "scaleStatefulSet":
       return `StatefulSet to ${step.replicas} replicas`;
@@ -97,7 +99,7 @@ export function computeConditions(input: ConditionInput): Condition[] {
     ? input.specErrors.join("; ")
     : degradedReason === "MembersUnhealthy"
       ? `${input.readyVoters} of ${input.voters} voters ready`
-      : describe(step);
+      : describeStep(step);
   return [
     make(
       "Available",
@@ -105,13 +107,13 @@ export function computeConditions(input: ConditionInput): Condition[] {
       available ? "QuorumAvailable" : quorumLost ? "QuorumLost" : "NoLeader",
       available
         ? `a leader serves; ${input.readyVoters} of ${input.voters} voters ready`
-        : describe(step),
+        : describeStep(step),
     ),
     make(
       "Progressing",
       progressing ? "True" : "False",
       waitReason ?? progressReason[step.kind],
-      describe(step),
+      describeStep(step),
     ),
     make(
       "Degraded",

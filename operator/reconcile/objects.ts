@@ -1,4 +1,5 @@
 /** Pure builders of the small children: Services, ConfigMap, ServiceAccount, PDB. */
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IService } from "kubernetes-models/v1/Service";
@@ -87,6 +88,41 @@ export function podDisruptionBudget(
     spec: {
       minAvailable: quorumOf(Math.max(voters, target)),
       selector: { matchLabels: selectorLabels(c) },
+    },
+  };
+}
+
+/** Labels of the operator's pods (the chart's selector label), admitted by the NetworkPolicy. */
+export const OPERATOR_POD_LABELS: Readonly<Record<string, string>> = {
+  "app.kubernetes.io/name": "juraft-operator",
+};
+
+/**
+ * NetworkPolicy (optional): the node port admits only the cluster's own pods (Raft peers), the
+ * operator (membership calls, from any namespace) and the pods carrying `clientLabels`. Kubelet
+ * probes come from the node and are not subject to it.
+ */
+export function networkPolicy(
+  c: ClusterRef,
+  clientLabels: Readonly<Record<string, string>>,
+): INetworkPolicy {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: childMeta(c, baseName(c)),
+    spec: {
+      podSelector: { matchLabels: selectorLabels(c) },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [
+            { podSelector: { matchLabels: selectorLabels(c) } },
+            { podSelector: { matchLabels: { ...clientLabels } } },
+            { namespaceSelector: {}, podSelector: { matchLabels: { ...OPERATOR_POD_LABELS } } },
+          ],
+          ports: [{ protocol: "TCP", port: NODE_PORT }],
+        },
+      ],
     },
   };
 }

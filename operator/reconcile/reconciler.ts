@@ -19,9 +19,12 @@ import {
   clientService,
   configMap,
   headlessService,
+  networkPolicy,
   podDisruptionBudget,
   serviceAccount,
 } from "./objects.js";
+import { eventsFor } from "./events.js";
+import { PRUNABLE_KINDS, toPrune, type ObjectRef } from "./prune.js";
 import { planMembership, type ObservedRaft, type Step } from "./planner.js";
 import { statefulSet } from "./statefulset.js";
 import { recordedVolume, volumeLost, type ObservedVolume, type VolumeInput } from "./volumes.js";
@@ -62,7 +65,7 @@ export async function reconcile(
   const c = clusterRef(cr);
   const status = cr.status ?? {};
   const check = validateSpec(cr.spec);
-  const spec = withDefaults(cr.spec);
+  const spec = withDefaults(cr.spec, c.name);
   const sts = await kube.getStatefulSet(namespace, c.name);
   const selector = selectorString(c);
   const pods = await kube.listPods(namespace, selector);
@@ -134,15 +137,19 @@ export async function reconcile(
   const clusterId = step.kind === "recordClusterId" ? step.clusterId : status.clusterId;
   if (check.errors.length === 0) {
     const replicas = step.kind === "scaleStatefulSet" ? step.replicas : (stsReplicas ?? 0);
-    for (const obj of [
+    const desired = [
       serviceAccount(c),
       configMap(c, clusterId !== undefined),
       headlessService(c),
       clientService(c),
       podDisruptionBudget(c, voters.length, target),
+      ...(spec.networkPolicy !== undefined
+        ? [networkPolicy(c, spec.networkPolicy.clientLabels)]
+        : []),
       statefulSet(c, spec, replicas),
-    ])
-      await kube.apply(obj);
+    ];
+    for (const obj of desired) await kube.apply(obj);
+    await prune(kube, c, desired);
   }
   switch (step.kind) {
     case "addLearner":
@@ -207,6 +214,25 @@ export async function reconcile(
     }),
   };
   if (JSON.stringify(next) !== JSON.stringify(status)) await kube.applyClusterStatus(cr, next);
+  for (const e of eventsFor(step, status.conditions ?? [], next.conditions ?? []))
+    await kube.createEvent(cr, e, deps.now());
   const converged = step.kind === "converged" && quorumOf(voters.length) <= readyNames.size;
   return { step, requeueAfterMs: converged ? 30_000 : 1_000 };
+}
+
+/** Deletes the children this cluster owns that are no longer desired (e.g. a disabled policy). */
+async function prune(
+  kube: Kube,
+  c: ClusterRef,
+  desired: readonly { apiVersion: string; kind: string; metadata?: { name?: string } }[],
+): Promise<void> {
+  const want: ObjectRef[] = desired.map((o) => ({
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata?.name ?? "",
+  }));
+  const existing = [];
+  for (const k of PRUNABLE_KINDS)
+    existing.push(...(await kube.listOwned(k.apiVersion, k.kind, c.namespace, selectorString(c))));
+  for (const ref of toPrune(want, existing, c.uid)) await kube.deleteObject(c.namespace, ref);
 }

@@ -11,6 +11,7 @@ import {
   clientService,
   configMap,
   headlessService,
+  networkPolicy,
   podDisruptionBudget,
   serviceAccount,
 } from "../../operator/reconcile/objects.js";
@@ -44,6 +45,7 @@ describe("desired objects", () => {
     configMap(c, false),
     serviceAccount(c),
     podDisruptionBudget(c, 3, 5),
+    networkPolicy(c, { "juraft.dev/client-of": "db" }),
     statefulSet(c, spec, 3),
   ];
 
@@ -141,5 +143,29 @@ describe("names", () => {
 
   it("refuse a resource without a uid", () => {
     expect(() => clusterRef({ ...cr, metadata: { name: "x", namespace: "n" } })).toThrow(/uid/);
+  });
+});
+
+describe("NetworkPolicy", () => {
+  it("is absent by default and admits peers, the operator and labelled clients on the node port", () => {
+    expect(withDefaults({}).networkPolicy).toBeUndefined();
+    const on = withDefaults({ networkPolicy: { enabled: true } }, "db").networkPolicy;
+    expect(on).toEqual({ clientLabels: { "juraft.dev/client-of": "db" } });
+    const custom = withDefaults({
+      networkPolicy: { enabled: true, clientLabels: { app: "juju" } },
+    });
+    expect(custom.networkPolicy?.clientLabels).toEqual({ app: "juju" });
+    const np = networkPolicy(c, { app: "juju" });
+    expect(np.spec?.podSelector.matchLabels).toEqual({
+      "app.kubernetes.io/name": "juraft",
+      "app.kubernetes.io/instance": "db",
+    });
+    expect(np.spec?.ingress?.[0]?.ports).toEqual([{ protocol: "TCP", port: 7070 }]);
+    expect(np.spec?.ingress?.[0]?.from?.map((f) => f.podSelector?.matchLabels)).toEqual([
+      { "app.kubernetes.io/name": "juraft", "app.kubernetes.io/instance": "db" },
+      { app: "juju" },
+      { "app.kubernetes.io/name": "juraft-operator" },
+    ]);
+    expect(np.spec?.ingress?.[0]?.from?.[2]?.namespaceSelector).toEqual({});
   });
 });

@@ -45,6 +45,7 @@ export const RESOURCES: readonly Resource[] = [
   R("", "v1", "events", "Event"),
   R("apps", "v1", "statefulsets", "StatefulSet", true, true),
   R("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
+  R("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"),
   R("coordination.k8s.io", "v1", "leases", "Lease"),
   R("juraft.dev", "v1alpha1", "juraftclusters", "JuraftCluster", true, true),
 ];

@@ -8,6 +8,7 @@ import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Event } from "kubernetes-models/v1/Event";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import { Service } from "kubernetes-models/v1/Service";
@@ -26,6 +27,7 @@ const models: Readonly<Record<string, Model>> = {
   "rbac.authorization.k8s.io/v1/Role": Role,
   "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
   "v1/ConfigMap": ConfigMap,
+  "v1/Event": Event,
   "v1/Namespace": Namespace,
   "v1/PersistentVolumeClaim": PersistentVolumeClaim,
   "v1/Service": Service,

@@ -196,4 +196,46 @@ describe("reconcile against the fake API server and an in-memory Raft", () => {
     );
     expect(fresh?.volume).not.toBe(old?.volume);
   });
+  it("records Events, applies the optional NetworkPolicy and prunes it once disabled", async () => {
+    const env = await fakeCluster();
+    api = env.api;
+    const kube = new Kube(env.kc);
+    const raft = new FakeRaft();
+    api.put("juraftclusters", {
+      apiVersion: "juraft.dev/v1alpha1",
+      kind: "JuraftCluster",
+      metadata: { name: "db", namespace: "ns" },
+      spec: { replicas: 3, networkPolicy: { enabled: true } },
+    });
+    await converge(api, kube, raft);
+    const np = api.get("networkpolicies", "ns", "db");
+    validateK8s(np);
+    expect(np?.metadata["ownerReferences"]).toMatchObject([{ kind: "JuraftCluster", name: "db" }]);
+    const events = api.list("events", "ns");
+    for (const e of events) {
+      validateK8s(e);
+      expect(e["involvedObject"]).toMatchObject({ kind: "JuraftCluster", name: "db" });
+    }
+    const reasons = events.map((e) => `${String(e["type"])} ${String(e["reason"])}`);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        "Normal ScalingStatefulSet",
+        "Normal Bootstrapped",
+        "Normal AddingLearner",
+        "Normal PromotingLearner",
+      ]),
+    );
+    expect(reasons.filter((r) => r === "Normal AddingLearner")).toHaveLength(2);
+
+    const cr = api.get("juraftclusters", "ns", "db");
+    api.put("juraftclusters", {
+      ...cr,
+      spec: { replicas: 3, networkPolicy: { enabled: false } },
+    } as Parameters<FakeApiServer["put"]>[1]);
+    await converge(api, kube, raft);
+    expect(api.get("networkpolicies", "ns", "db")).toBeUndefined();
+    // Everything else stays.
+    expect(api.get("services", "ns", "db-peers")).toBeDefined();
+    expect(api.get("poddisruptionbudgets", "ns", "db")).toBeDefined();
+  });
 });

@@ -330,5 +330,12 @@ test("caller bugs: bad hub bounds, bad compaction index; bad collection names", 
   const w = hub.watch({ collections: [""] });
   await expect(w.next()).rejects.toMatchObject({ reason: "BAD_WATCH_OPTION" });
   hub.compactTo(0); // a no-op
-  expect(hub.stats()).toEqual({ watchers: 0, historyEvents: 0, compactedIndex: 0, lastIndex: 0 });
+  expect(hub.stats()).toEqual({
+    watchers: 0,
+    historyEvents: 0,
+    compactedIndex: 0,
+    lastIndex: 0,
+    queued: 0,
+    maxQueued: 0,
+  });
 });

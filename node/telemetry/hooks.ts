@@ -1,0 +1,113 @@
+import type { Attributes } from "@opentelemetry/api";
+import type { Interceptor } from "@connectrpc/connect";
+import type { Entry, Message, Role } from "../raft/index.js";
+import type { TraceCarrier } from "./tracing.js";
+
+/** What applying an entry produced, as telemetry reads it (the store's outcome, structurally). */
+export interface AppliedOutcome {
+  readonly outcome: string;
+  readonly reason?: string;
+  readonly op?: number;
+  readonly assert?: unknown;
+  readonly duplicate?: boolean;
+}
+
+/** An opaque handle from a `*ing` hook, handed back to its `*ed` twin. */
+export type HookToken = object | undefined;
+
+/**
+ * What the node runtime reports (DESIGN.md §10). A narrow hook so node/cluster stays free of
+ * OpenTelemetry; {@link noopRaftTelemetry} does nothing and allocates nothing.
+ */
+export interface RaftTelemetry {
+  /** Returns the trace context to store in a proposed entry (the propose span's, when traced). */
+  propose(txnId: string, carrier: TraceCarrier): TraceCarrier;
+  /** The proposal begun by the last propose() is at (index, term); `done` settles on apply. */
+  proposed(index: number, term: number, done: Promise<AppliedOutcome>): void;
+  /** The proposal begun by the last propose() was refused. */
+  proposeFailed(err: unknown): void;
+  /** A Ready's log write starts (`entries` may be empty: only state changed). */
+  persisting(entries: readonly Entry[], sync: boolean): HookToken;
+  persisted(token: HookToken): void;
+  /** Messages were handed to the transport. */
+  sent(messages: readonly Message[]): void;
+  /** A message from a peer was stepped. */
+  stepped(m: Message): void;
+  /** Entries became committed (reported before they are applied). */
+  committed(entries: readonly Entry[]): void;
+  /** Entry `index` starts applying; `carrier` is the trace context it carries. */
+  applying(index: number, carrier: TraceCarrier): HookToken;
+  applied(token: HookToken, result: AppliedOutcome): void;
+  /** A membership change was applied (conf change entries carry no trace context). */
+  membershipApplied(index: number, description: string): void;
+  /** The role, leader or term changed. */
+  roleChanged(role: Role, term: number, leader: bigint): void;
+  /** A monotonic clock in milliseconds, for the `started` of {@link snapshot}. */
+  now(): number;
+  /** A snapshot was taken, sent or installed: `started` is from {@link now}. */
+  snapshot(
+    kind: "taken" | "sent" | "installed",
+    index: number,
+    bytes: number,
+    started: number,
+  ): void;
+}
+
+/** What the API layer reports. {@link noopApiTelemetry} does nothing. */
+export interface ApiTelemetry {
+  /** Server interceptors (extract W3C context, one SERVER span per call). */
+  readonly interceptors: readonly Interceptor[];
+  /** The trace context to carry onward: the active span's when tracing, else `fallback`. */
+  carrier(fallback: TraceCarrier): TraceCarrier;
+  /** Sets attributes on the active span. */
+  annotate(attrs: Attributes): void;
+  /** Runs `fn` in a child span of the active one. */
+  span<T>(name: string, attrs: Attributes, fn: () => Promise<T>): Promise<T>;
+  /** Runs the relay call `fn` in a CLIENT span, counting it and timing it. */
+  relay<T>(leader: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs one call of a multiplexed session (`method`, e.g. `StoreService/Apply`; `relayed` when
+   * a member relays it) in a SERVER span whose parent is the call's own trace context, as the
+   * interceptor does per RPC.
+   */
+  serve<T>(
+    method: string,
+    carrier: TraceCarrier,
+    relayed: boolean,
+    fn: () => Promise<T>,
+  ): Promise<T>;
+  /** A watch stream delivered an event at `index`. */
+  watchDelivered(index: number, collection: string): void;
+}
+
+const same = <T>(x: T): T => x;
+const nothing = (): undefined => undefined;
+
+/** The runtime hooks when telemetry is off. */
+export const noopRaftTelemetry: RaftTelemetry = {
+  propose: (_txnId, carrier) => carrier,
+  proposed: nothing,
+  proposeFailed: nothing,
+  persisting: nothing,
+  persisted: nothing,
+  sent: nothing,
+  stepped: nothing,
+  committed: nothing,
+  applying: nothing,
+  applied: nothing,
+  membershipApplied: nothing,
+  roleChanged: nothing,
+  now: () => 0,
+  snapshot: nothing,
+};
+
+/** The API hooks when telemetry is off. */
+export const noopApiTelemetry: ApiTelemetry = {
+  interceptors: [],
+  carrier: same,
+  annotate: nothing,
+  span: (_name, _attrs, fn) => fn(),
+  relay: (_leader, fn) => fn(),
+  serve: (_method, _carrier, _relayed, fn) => fn(),
+  watchDelivered: nothing,
+};

@@ -1,0 +1,117 @@
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  context,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+} from "@opentelemetry/api";
+import type { Tracing } from "./tracing.js";
+
+/**
+ * Connect interceptors carrying W3C trace context in headers (Connect, gRPC and gRPC-Web all
+ * use plain `traceparent`/`tracestate` headers). OpenTelemetry's HTTP instrumentation does not
+ * see HTTP/2, so these are the only spans juraft's RPCs get (MATRIX.md, OpenTelemetry details).
+ */
+
+/** Raft traffic is not traced per RPC: a batch mixes many transactions (entries carry theirs). */
+const untraced = new Set(["juraft.raft.v1.RaftService", "grpc.health.v1.Health"]);
+
+function failSpan(span: Span, err: unknown): void {
+  const ce = ConnectError.from(err);
+  span.setAttribute("rpc.connect_rpc.error_code", ce.code);
+  span.recordException(ce);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: ce.rawMessage });
+}
+
+/** Wraps a response stream so that each next() runs in `ctx` and the span ends with it. */
+function streamIn<T>(ctx: Context, span: Span, it: AsyncIterable<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = it[Symbol.asyncIterator]();
+      let ended = false;
+      const end = (err?: unknown): void => {
+        if (ended) return;
+        ended = true;
+        if (err !== undefined) failSpan(span, err);
+        span.end();
+      };
+      return {
+        async next() {
+          try {
+            const r = await context.with(ctx, () => inner.next());
+            if (r.done === true) end();
+            return r;
+          } catch (err) {
+            end(err);
+            throw err;
+          }
+        },
+        async return(value?: unknown) {
+          end();
+          const r = await context.with(ctx, () => inner.return?.(value));
+          return r ?? { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Server side: extracts the caller's context from the headers and runs the handler in a SERVER
+ * span `<service>/<method>` (its child spans, and entries it proposes, join the caller's trace).
+ */
+export function serverTraceInterceptor(tracing: Tracing, node: string): Interceptor {
+  return (next) => async (req) => {
+    const service = req.method.parent.typeName;
+    if (untraced.has(service)) return next(req);
+    const parent = tracing.extract({
+      ...(req.header.has("traceparent")
+        ? { traceparent: req.header.get("traceparent") ?? "" }
+        : {}),
+      ...(req.header.has("tracestate") ? { tracestate: req.header.get("tracestate") ?? "" } : {}),
+    });
+    const span = tracing.tracer.startSpan(
+      `${service}/${req.method.name}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "rpc.system": "connect_rpc",
+          "rpc.service": service,
+          "rpc.method": req.method.name,
+          "juraft.node": node,
+        },
+      },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    try {
+      const res = await context.with(ctx, () => next(req));
+      if (!res.stream) {
+        span.end();
+        return res;
+      }
+      return { ...res, message: streamIn(ctx, span, res.message) };
+    } catch (err) {
+      failSpan(span, err);
+      span.end();
+      throw err;
+    }
+  };
+}
+
+/**
+ * Client side: puts the active context into the request headers (the caller starts the span:
+ * the relay, or the client library's transaction span).
+ */
+export function clientTraceInterceptor(tracing: Tracing): Interceptor {
+  return (next) => (req) => {
+    if (untraced.has(req.method.parent.typeName)) return next(req);
+    const span = trace.getSpan(context.active());
+    if (span !== undefined) {
+      for (const [k, v] of Object.entries(tracing.inject(context.active()))) req.header.set(k, v);
+    }
+    return next(req);
+  };
+}

@@ -1,0 +1,109 @@
+import {
+  context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  ROOT_CONTEXT,
+  type Context,
+  type Tracer,
+} from "@opentelemetry/api";
+import type { SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { TracingConfig } from "./config.js";
+
+/** W3C trace context as it travels in headers and in Raft entries. */
+export type TraceCarrier = Readonly<Record<string, string>>;
+
+/** A started tracer provider of one node. */
+export interface Tracing extends AsyncDisposable {
+  readonly tracer: Tracer;
+  /** Returns the context `carrier` names (the root context when it names none). */
+  extract(carrier: TraceCarrier): Context;
+  /** Returns the W3C headers of `ctx`'s span (empty when it has none). */
+  inject(ctx: Context): Record<string, string>;
+  /** Exports every finished span now. */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let contextManagerSet = false;
+
+/**
+ * Installs the AsyncLocalStorage context manager once per process: spans started inside an
+ * async call find their parent through it. Providers are not registered globally, so several
+ * nodes in one process (tests) each keep their own resource and exporter.
+ */
+async function ensureContextManager(): Promise<void> {
+  if (contextManagerSet) return;
+  const { AsyncLocalStorageContextManager } = await import("@opentelemetry/context-async-hooks");
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  contextManagerSet = true;
+}
+
+async function exporterOf(cfg: TracingConfig): Promise<SpanExporter> {
+  const url = cfg.endpoint === undefined ? {} : { url: cfg.endpoint };
+  switch (cfg.exporter) {
+    case "console": {
+      const { ConsoleSpanExporter } = await import("@opentelemetry/sdk-trace-base");
+      return new ConsoleSpanExporter();
+    }
+    case "memory":
+      throw new Error("start tracing: the memory exporter must be passed in by the caller");
+    case "otlp":
+      switch (cfg.protocol) {
+        case "http/json": {
+          const m = await import("@opentelemetry/exporter-trace-otlp-http");
+          return new m.OTLPTraceExporter(url);
+        }
+        case "http/protobuf": {
+          const m = await import("@opentelemetry/exporter-trace-otlp-proto");
+          return new m.OTLPTraceExporter(url);
+        }
+        case "grpc": {
+          const m = await import("@opentelemetry/exporter-trace-otlp-grpc");
+          return new m.OTLPTraceExporter(url);
+        }
+      }
+  }
+}
+
+/**
+ * Starts a tracer provider for one node: exporter from `cfg` (or `exporter`, exported span by
+ * span: tests), sampler parent-based ratio, resource service.name and service.instance.id.
+ * The SDK is imported here, so a node with tracing off never loads it.
+ */
+export async function startTracing(
+  cfg: TracingConfig,
+  opts: { instance: string; exporter?: SpanExporter },
+): Promise<Tracing> {
+  await ensureContextManager();
+  const sdk = await import("@opentelemetry/sdk-trace-node");
+  const { resourceFromAttributes } = await import("@opentelemetry/resources");
+  const { W3CTraceContextPropagator } = await import("@opentelemetry/core");
+  const root = new sdk.TraceIdRatioBasedSampler(cfg.ratio);
+  const sampler = cfg.parentBased ? new sdk.ParentBasedSampler({ root }) : root;
+  const processor: SpanProcessor =
+    opts.exporter !== undefined
+      ? new sdk.SimpleSpanProcessor(opts.exporter)
+      : new sdk.BatchSpanProcessor(await exporterOf(cfg));
+  const provider = new sdk.NodeTracerProvider({
+    resource: resourceFromAttributes({
+      "service.name": cfg.serviceName,
+      "service.instance.id": opts.instance,
+    }),
+    sampler,
+    spanProcessors: [processor],
+  });
+  const propagator = new W3CTraceContextPropagator();
+  const shutdown = (): Promise<void> => provider.shutdown();
+  return {
+    tracer: provider.getTracer("juraft"),
+    extract: (carrier) => propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter),
+    inject: (ctx) => {
+      const out: Record<string, string> = {};
+      propagator.inject(ctx, out, defaultTextMapSetter);
+      return out;
+    },
+    flush: () => provider.forceFlush(),
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
+}

@@ -57,6 +57,16 @@ interface ApplyToken {
   readonly span: Span | undefined;
 }
 
+/**
+ * Whether a W3C carrier names a sampled parent (traceparent `00-<trace>-<span>-<flags>`, bit 0 of
+ * the flags). Unsampled entries skip every span call: the common case at a low ratio.
+ */
+export function sampledCarrier(carrier: TraceCarrier): boolean {
+  const tp = carrier["traceparent"];
+  if (tp?.length !== 55) return false;
+  return (parseInt(tp.slice(53, 55), 16) & 1) === 1;
+}
+
 /** Bounds the proposals followed at once (a leader that loses many keeps no garbage). */
 const MAX_PENDING = 100_000;
 
@@ -128,7 +138,8 @@ export class RaftSpans implements RaftTelemetry {
   propose(txnId: string, carrier: TraceCarrier): TraceCarrier {
     const started = performance.now();
     const t = this.#tracing;
-    if (t === undefined) {
+    // A caller that decided not to sample: followers see the same unsampled flag in the entry.
+    if (t === undefined || (carrier["traceparent"] !== undefined && !sampledCarrier(carrier))) {
       this.#begun = { span: undefined, ctx: undefined, started };
       return carrier;
     }
@@ -215,7 +226,7 @@ export class RaftSpans implements RaftTelemetry {
       if (p !== undefined && p.term === e.term) parent = p.ctx;
       else {
         const carrier = traceContextOfCommand(e.data);
-        if (carrier["traceparent"] !== undefined) parent = t.extract(carrier);
+        if (sampledCarrier(carrier)) parent = t.extract(carrier);
       }
       if (parent === undefined) continue;
       const s = this.#start("juraft.append", parent, { ...this.#base(e.index), ...batch });
@@ -292,7 +303,7 @@ export class RaftSpans implements RaftTelemetry {
   applying(index: number, carrier: TraceCarrier): HookToken {
     const t = this.#tracing;
     const started = performance.now();
-    if (t === undefined || carrier["traceparent"] === undefined)
+    if (t === undefined || !sampledCarrier(carrier))
       return this.#metrics === undefined ? undefined : { started, span: undefined };
     const span = this.#start("juraft.apply", t.extract(carrier), this.#base(index));
     return { started, span: span.isRecording() ? span : undefined } satisfies ApplyToken;
@@ -331,7 +342,9 @@ export class RaftSpans implements RaftTelemetry {
     if (this.#tracing === undefined) return;
     // Elections are events on one span per campaign: from (pre)candidate to leader or follower.
     const event = { [attr.role]: role, [attr.term]: term, "juraft.raft.leader": leader.toString() };
-    if (this.#election === undefined && (role === "candidate" || role === "preCandidate")) {
+    // A campaign can win within one Ready (a single voter): leader without a candidate phase.
+    const campaigning = role === "candidate" || role === "preCandidate";
+    if (this.#election === undefined && (campaigning || (role === "leader" && was !== "leader"))) {
       this.#election = this.#start("juraft.election", ROOT_CONTEXT, this.#base());
     }
     const e = this.#election;

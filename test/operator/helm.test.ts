@@ -111,6 +111,53 @@ describe("charts/juraft-operator", () => {
   );
 });
 
+describe("Jaeger (jaeger.enabled)", () => {
+  /** Names and kinds of the rendered objects labelled as Jaeger's. */
+  async function jaegerObjects(args: string[]): Promise<string[]> {
+    const out = await helm(["template", "t", CHART, "--namespace", "ops", ...args]);
+    return parseAll(out)
+      .map((o) => o as { kind: string; metadata: { name: string } })
+      .filter((o) => o.metadata.name.endsWith("-jaeger"))
+      .map((o) => `${o.kind}/${o.metadata.name}`);
+  }
+
+  it(
+    "renders nothing for Jaeger by default, a Deployment and a Service when enabled",
+    async () => {
+      expect(await jaegerObjects([])).toEqual([]);
+      expect((await jaegerObjects(["--set", "jaeger.enabled=true"])).sort()).toEqual([
+        "Deployment/t-juraft-operator-jaeger",
+        "Service/t-juraft-operator-jaeger",
+      ]);
+    },
+    T,
+  );
+
+  it(
+    "the sample cluster exports OTLP/HTTP to the Service's otlp-http port",
+    async () => {
+      const out = await helm([
+        "template",
+        "t",
+        CHART,
+        "--set",
+        "jaeger.enabled=true",
+        "--set",
+        "sample.enabled=true",
+      ]);
+      const objs = parseAll(out) as {
+        kind: string;
+        spec: { tracing?: { otlpEndpoint: string }; ports?: { name: string; port: number }[] };
+      }[];
+      const svc = objs.find((o) => o.kind === "Service");
+      const port = svc?.spec.ports?.find((p) => p.name === "otlp-http")?.port;
+      const sample = objs.find((o) => o.kind === "JuraftCluster");
+      expect(sample?.spec.tracing?.otlpEndpoint).toBe(`http://t-juraft-operator-jaeger:${port}`);
+    },
+    T,
+  );
+});
+
 describe("manifests/", () => {
   it(
     "the committed operator manifest equals helm template (npm run gen:manifests)",
@@ -126,6 +173,8 @@ describe("manifests/", () => {
     OPERATOR_MANIFEST,
     "manifests/crd/juraft.dev_juraftclusters.yaml",
     "manifests/samples/juraftcluster.yaml",
+    "manifests/jaeger/jaeger.yaml",
+    "manifests/jaeger/juraftcluster-traced.yaml",
   ])(
     "every object of %s is valid",
     async (file) => {

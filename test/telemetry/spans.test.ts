@@ -177,5 +177,39 @@ describe("traces of a transaction across three in-process nodes (in-memory expor
     const wait = bSpans.find((s) => s.name === "juraft.read_index");
     expect(get).toBeDefined();
     expect(wait && parentOf(wait)).toBe(get?.spanContext().spanId);
+
+    // The bootstrap election of a: one span, its role changes as events.
+    const election = exporters
+      .get("a")
+      ?.getFinishedSpans()
+      .find((s) => s.name === "juraft.election");
+    expect(election?.attributes["juraft.election.outcome"]).toBe("leader");
+    expect(election?.events.map((e) => e.name)).toContain("became leader");
+
+    // A watch stream on a follower: each delivery is a span under the Watch server span,
+    // because the stream's iterator re-enters the span's context on every next().
+    const ac = new AbortController();
+    const seen: bigint[] = [];
+    const watching = (async () => {
+      for await (const ev of client.watch({ collections: ["machines"], signal: ac.signal })) {
+        seen.push(ev.index);
+        ac.abort();
+      }
+    })().catch((err: unknown) => {
+      if (!ac.signal.aborted) throw err;
+    });
+    await until("the watch stream is open", () => (nodes[1]?.hub.stats().watchers ?? 0) === 1);
+    await client.apply([{ c: "machines", _id: "w", insert: {} }]);
+    await watching;
+    expect(seen).toHaveLength(1);
+    const bFinished = (): ReadableSpan[] => exporters.get("b")?.getFinishedSpans() ?? [];
+    await until("the Watch server span ends", () =>
+      bFinished().some((s) => s.name === "juraft.store.v1.StoreService/Watch"),
+    );
+    const watchSpan = bFinished().find((s) => s.name === "juraft.store.v1.StoreService/Watch");
+    const delivered = bFinished().filter((s) => s.name === "juraft.watch.deliver");
+    expect(delivered).toHaveLength(1);
+    expect(parentOf(delivered[0] as ReadableSpan)).toBe(watchSpan?.spanContext().spanId);
+    expect(delivered[0]?.attributes["juraft.raft.index"]).toBe(Number(seen[0]));
   }, 60_000);
 });

@@ -66,7 +66,7 @@ describe("juraft serve and the CLI with TLS, mutual TLS and tokens", () => {
     expect([ok.code, ok.stderr]).toEqual([0, ""]);
     expect(JSON.parse(ok.stdout)).toMatchObject({ outcome: "applied" });
     expect(noToken.code).toBe(1);
-    expect(noToken.stderr).toMatch(/\[unauthenticated NO_TOKEN\].*StoreService\/Apply/);
+    expect(noToken.stderr).toMatch(/\[unauthenticated NO_TOKEN\].*StoreService\/Session/);
     expect(flags.code).toBe(2); // --cert without --key
     const got = await cli(["get", "units", "u/0"], {
       endpoints: node.address,

@@ -28,6 +28,11 @@ export interface RunOptions {
   readonly tickMs?: number;
   readonly processes?: number;
   readonly outDir?: string;
+  /** Fault duration and quiet time between faults, ms ranges (default 1.5–4 s and 0.5–2 s). */
+  readonly holdMs?: [number, number];
+  readonly quietMs?: [number, number];
+  /** Sometimes two nemeses at once (default: with more than two nemeses). */
+  readonly combine?: boolean;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
@@ -141,7 +146,11 @@ export async function faultRun(o: RunOptions): Promise<RunReport> {
         : runNemeses(
             ctx,
             o.nemeses,
-            { holdMs: [1500, 4000], quietMs: [500, 2000], combine: o.nemeses.length > 2 },
+            {
+              holdMs: o.holdMs ?? [1500, 4000],
+              quietMs: o.quietMs ?? [500, 2000],
+              combine: o.nemeses.length > 2,
+            },
             nem.signal,
           );
     const timer = setTimeout(() => nem.abort(), o.timeSec * 1000);

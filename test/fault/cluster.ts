@@ -248,7 +248,7 @@ export class FaultCluster {
       const l = await this.leader();
       const st = l === undefined ? undefined : await this.status(l);
       const voters = st?.members.filter((m) => m.role === MemberRole.VOTER).length ?? 0;
-      if (voters === n && st?.members.length === n && st.joint !== true) return;
+      if (voters === n && st?.members.length === n && !st.joint) return;
       if (Date.now() > deadline)
         throw new Error(`cluster did not reach ${n} voters in ${timeoutMs} ms`);
       await sleep(200);

@@ -207,6 +207,9 @@ export async function startNemesis(
   }
 }
 
+/** Whether `signal` has aborted (a call, so that narrowing does not assume it unchanged). */
+export const isAborted = (signal: AbortSignal): boolean => signal.aborted;
+
 /**
  * Runs nemeses until `signal` aborts: quiet, fault for `holdMs` (one, or with "all" sometimes
  * two at once), heal. Ends healed: every link restored, every member running.
@@ -220,7 +223,7 @@ export async function runNemeses(
   let i = 0;
   while (!signal.aborted) {
     await sleep(ctx.rng.range(...o.quietMs));
-    if (signal.aborted) break;
+    if (isAborted(signal)) break;
     // Cycle through the list first so that a short run meets every nemesis once.
     const first = i < names.length ? (names[i] as NemesisName) : ctx.rng.pick(names);
     i++;

@@ -54,8 +54,8 @@ export async function sweepStale(): Promise<void> {
     const m = /^jrf-(\d+)-/.exec(name);
     return m !== null && !alive(Number(m[1]));
   };
-  let netns = "";
-  let links = "";
+  let netns: string;
+  let links: string;
   try {
     netns = await run("ip", ["netns", "list"]);
     links = await run("ip", ["-o", "link", "show"]);

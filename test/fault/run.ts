@@ -75,7 +75,10 @@ async function dumpOf(c: FaultCluster, slot: number): Promise<NodeDump> {
 }
 
 /** Dumps every member once all report the same applied index (bounded retries). */
-async function converge(c: FaultCluster, members: readonly number[]): Promise<ConvergenceVerdict> {
+export async function converge(
+  c: FaultCluster,
+  members: readonly number[],
+): Promise<ConvergenceVerdict> {
   let last: ConvergenceVerdict = { valid: false, why: "not attempted", dumps: [] };
   for (let attempt = 0; attempt < 60; attempt++) {
     const st = await Promise.all(members.map((s) => c.status(s, 3000)));
@@ -153,8 +156,12 @@ export async function faultRun(o: RunOptions): Promise<RunReport> {
             },
             nem.signal,
           );
-    const timer = setTimeout(() => nem.abort(), o.timeSec * 1000);
-    await nemesis.finally(() => clearTimeout(timer));
+    const timer = setTimeout(() => {
+      nem.abort();
+    }, o.timeSec * 1000);
+    await nemesis.finally(() => {
+      clearTimeout(timer);
+    });
     if (o.nemeses.length === 0) await sleep(o.timeSec * 1000);
     log(`faults over (${rec.faults.length}); healing`);
     await healAll(ctx);

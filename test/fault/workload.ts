@@ -14,6 +14,8 @@ import type { FaultCluster } from "./cluster.js";
 import type { AppendMop, RegisterOp, RegisterValue } from "./history.js";
 import type { Recorder } from "./recorder.js";
 
+const isAborted = (signal: AbortSignal): boolean => signal.aborted;
+
 /** Clients per slot, shared by the processes (HTTP/2 multiplexes). */
 export class ClientPool {
   readonly #c: FaultCluster;
@@ -65,7 +67,7 @@ async function applyOnce(
       // A definite failure of the first attempt ends the op; after an unknown one, only an
       // outcome (not another error) settles it.
       if (first === "fail") return { kind: "fail", error };
-      if (signal.aborted) break;
+      if (isAborted(signal)) break;
       await new Promise((r) => setTimeout(r, 300));
     }
   }
@@ -158,7 +160,7 @@ export class RegisterWorkload {
         try {
           this.#keys[idx] = await this.#newKey(rng, signal);
         } catch (err) {
-          if (signal.aborted) break;
+          if (isAborted(signal)) break;
           throw err;
         }
         continue;
@@ -207,7 +209,7 @@ export class RegisterWorkload {
               {
                 c: "reg",
                 _id: key,
-                assert: { "txn-revno": op.f === "cas" ? op.value.revno : 0 },
+                assert: { "txn-revno": op.value.revno },
                 update: { $set: { v: value } },
               },
             ];
@@ -279,7 +281,7 @@ export class AppendWorkload {
         ...(signal !== undefined ? { signal } : {}),
       });
       const lists = new Map(
-        r.docs.map((d) => [String(d.get("_id")), (d.get("l") as unknown[]).map(Number)]),
+        r.docs.map((d) => [d.get("_id") as string, (d.get("l") as unknown[]).map(Number)]),
       );
       const done: AppendMop[] = keys.map((k) => ["r", k, lists.get(k) ?? null]);
       this.#rec.push({ type: "ok", process: p, workload: "append", op: { f: "txn", value: done } });
@@ -350,7 +352,7 @@ export class AppendWorkload {
         try {
           this.#keys[idx] = await this.#newKey(rng, signal);
         } catch (err) {
-          if (signal.aborted) return;
+          if (isAborted(signal)) return;
           throw err;
         }
       }

@@ -2,10 +2,12 @@
  * The checkers on hand-made histories: valid ones accepted, and classic anomalies (stale read,
  * lost write, impossible CAS, G0/G1c/G-single cycles, lost and duplicated appends) rejected.
  */
+import { checkConvergence, type NodeDump } from "./checker/convergence.js";
 import { checkRegisters } from "./checker/linearizable.js";
 import { checkListAppend, cycleIn } from "./checker/list-append.js";
 import type { AppendMop, EventType, HistoryEvent, RegisterOp } from "./history.js";
 import { fromJsonLines, toJsonLines } from "./history.js";
+import { timelineSvg } from "./svg.js";
 
 let clock = 0;
 const reg = (process: number, type: EventType, op: RegisterOp): HistoryEvent => ({
@@ -265,5 +267,49 @@ describe("list-append (Elle-style)", () => {
     expect(cycleIn([new Map([[1, 0]]), new Map([[2, 0]]), new Map()])).toBeUndefined();
     const c = cycleIn([new Map([[1, 0]]), new Map([[2, 0]]), new Map([[0, 0]])]);
     expect(c?.length).toBe(3);
+  });
+});
+
+describe("convergence", () => {
+  const d = (node: string, index: bigint, bytes: number[]): NodeDump => ({
+    node,
+    appliedIndex: index,
+    bytes: Uint8Array.from(bytes),
+  });
+
+  test("identical dumps at one index converge", () => {
+    expect(checkConvergence([d("a", 5n, [1, 2, 3]), d("b", 5n, [1, 2, 3])])).toEqual({
+      valid: true,
+      nodes: 2,
+      bytes: 3,
+      index: "5",
+    });
+  });
+
+  test("a different byte, a shorter dump or another index is rejected", () => {
+    const diff = checkConvergence([d("a", 5n, [1, 2, 3]), d("b", 5n, [1, 9, 3])]);
+    expect(diff).toMatchObject({ valid: false, why: "dumps at the same index differ" });
+    if (!diff.valid) expect(diff.dumps[1]?.firstDiff).toBe(1);
+    const short = checkConvergence([d("a", 5n, [1, 2, 3]), d("b", 5n, [1, 2])]);
+    if (short.valid) throw new Error("expected a difference");
+    expect(short.dumps[1]?.firstDiff).toBe(2);
+    expect(checkConvergence([d("a", 5n, [1]), d("b", 6n, [1])])).toMatchObject({ valid: false });
+    expect(checkConvergence([])).toMatchObject({ valid: false, why: "no dumps" });
+  });
+});
+
+describe("timeline", () => {
+  test("one bar per operation and one band per fault, escaped", () => {
+    const h = [
+      reg(1, "invoke", w(1)),
+      reg(1, "ok", w(1)),
+      reg(2, "invoke", rInv),
+      reg(2, "info", rInv),
+    ];
+    const svg = timelineSvg(h, [{ kind: "kill", detail: "kill -9 <n0>", start: 0, end: 3 }], "t");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.match(/<rect /g)?.length).toBe(3);
+    expect(svg).toContain("kill -9 &lt;n0&gt;");
+    expect(svg).toContain('fill="#f90"');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run fault -- [--time SEC] [--nodes N] [--nemesis all|kill,pause,...] [--seed S]
- * [--net auto|netns|proxy] [--out DIR]`: a long fault run. Writes DIR/history.jsonl (one event
+ * [--net auto|netns|proxy] [--out DIR] [--reads quorum|local]`: a long fault run. Writes DIR/history.jsonl (one event
  * per line), faults.json, verdict.json and timeline.svg; prints the verdict; exits 1 if an
  * anomaly was found, 2 if the checker could not decide (its search bound was hit).
  */
@@ -15,6 +15,7 @@ interface Args {
   seed: number;
   net: "auto" | "netns" | "proxy";
   out: string;
+  reads: "quorum" | "local";
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -25,6 +26,7 @@ function parseArgs(argv: readonly string[]): Args {
     seed: Date.now() % 100_000,
     net: "auto",
     out: "",
+    reads: "quorum",
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -43,7 +45,11 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === "--nodes") a.nodes = int();
     else if (flag === "--seed") a.seed = int();
     else if (flag === "--out") a.out = value();
-    else if (flag === "--net") {
+    else if (flag === "--reads") {
+      const v = value();
+      if (v !== "quorum" && v !== "local") throw new Error("fault: --reads is quorum or local");
+      a.reads = v;
+    } else if (flag === "--net") {
       const v = value();
       if (v !== "auto" && v !== "netns" && v !== "proxy")
         throw new Error("fault: --net is auto, netns or proxy");
@@ -81,6 +87,7 @@ const report = await faultRun({
   nemeses: args.nemeses,
   seed: args.seed,
   net: args.net,
+  reads: args.reads,
   outDir: args.out,
   signal: abort.signal,
   log: (l) => {

@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly quietMs?: [number, number];
   /** Sometimes two nemeses at once (default: with more than two nemeses). */
   readonly combine?: boolean;
+  /** Register read consistency (local reads are not linearizable: a check of the checker). */
+  readonly reads?: "quorum" | "local";
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
@@ -121,6 +123,7 @@ export async function faultRun(o: RunOptions): Promise<RunReport> {
       activeKeys: 4,
       opsPerKey: 60,
       seed: o.seed,
+      ...(o.reads !== undefined ? { reads: o.reads } : {}),
     });
     const app = new AppendWorkload(rec, pool, {
       processes,

@@ -102,6 +102,8 @@ export interface WorkloadOptions {
   /** Ops on a key before it is retired. */
   readonly opsPerKey: number;
   readonly seed: number;
+  /** Read consistency of the register reads (default quorum; local shows the checker at work). */
+  readonly reads?: "quorum" | "local";
 }
 
 /** The register workload. */
@@ -172,7 +174,9 @@ export class RegisterWorkload {
         const inv: RegisterOp = { f: "read", key };
         this.#rec.push({ type: "invoke", process: p, workload: "register", op: inv });
         try {
-          const g = await this.#pool.get(slot).get("reg", key, { consistency: "quorum", signal });
+          const g = await this.#pool
+            .get(slot)
+            .get("reg", key, { consistency: this.#o.reads ?? "quorum", signal });
           const seen =
             g.doc === undefined ? null : { v: Number(g.doc.get("v")), revno: Number(g.revno) };
           if (seen !== null) lastRevno.set(key, seen.revno);

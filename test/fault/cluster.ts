@@ -79,6 +79,7 @@ export class FaultNode {
     const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env });
     this.#child = child;
     this.#expectExit = false;
+    this.stderr.length = 0; // the tail of this run only
     this.paused = false;
     c.net.setPid(this.slot, child.pid);
     this.#exited = new Promise((resolve) => {

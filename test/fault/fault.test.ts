@@ -36,10 +36,11 @@ test("3 nodes: kill -9, pause, partition, membership change and full disk", asyn
   const nemeses = ["kill", "pause", "partition", "membership", "disk"] as const;
   const r = await faultRun({
     nodes: 3,
-    timeSec: 30,
+    timeSec: 20,
     nemeses,
     seed: 8,
     combine: false,
+    fullCycle: true,
     holdMs: [1200, 2000],
     quietMs: [300, 800],
     log: (l) => {
@@ -54,10 +55,11 @@ test("3 nodes: kill -9, pause, partition, membership change and full disk", asyn
 test("5 nodes through the loopback proxies: partitions, degraded links, kill -9", async () => {
   const r = await faultRun({
     nodes: 5,
-    timeSec: 25,
+    timeSec: 20,
     nemeses: ["partition", "degrade", "kill"],
     seed: 5,
     net: "proxy",
+    fullCycle: true,
     holdMs: [1500, 2500],
     quietMs: [300, 800],
     log: (l) => {

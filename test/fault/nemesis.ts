@@ -45,11 +45,11 @@ async function revive(ctx: NemesisContext, n: FaultNode): Promise<void> {
   if (n.paused) await n.signal("SIGCONT");
   for (let i = 0; i < 5 && !n.running; i++) {
     try {
-      await n.start(ctx.cluster, joinArgs(ctx, n.slot));
+      await n.start(ctx.cluster, joinArgs(ctx, n.slot), 60_000);
     } catch (err) {
       ctx.rec.fault(
         "restart-failed",
-        `${n.name}: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}`,
+        `${n.name}: ${err instanceof Error ? err.message.slice(0, 1000) : String(err)}`,
       ).end = ctx.rec.now();
       await sleep(500);
     }
@@ -217,13 +217,20 @@ export const isAborted = (signal: AbortSignal): boolean => signal.aborted;
 export async function runNemeses(
   ctx: NemesisContext,
   names: readonly NemesisName[],
-  o: { holdMs: [number, number]; quietMs: [number, number]; combine: boolean },
+  o: {
+    holdMs: [number, number];
+    quietMs: [number, number];
+    combine: boolean;
+    /** Keep going past the end until every nemesis has run once (short runs). */
+    fullCycle?: boolean;
+  },
   signal: AbortSignal,
 ): Promise<void> {
   let i = 0;
-  while (!signal.aborted) {
+  const more = (): boolean => !isAborted(signal) || (o.fullCycle === true && i < names.length);
+  while (more()) {
     await sleep(ctx.rng.range(...o.quietMs));
-    if (isAborted(signal)) break;
+    if (!more()) break;
     // Cycle through the list first so that a short run meets every nemesis once.
     const first = i < names.length ? (names[i] as NemesisName) : ctx.rng.pick(names);
     i++;

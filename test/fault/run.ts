@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly quietMs?: [number, number];
   /** Sometimes two nemeses at once (default: with more than two nemeses). */
   readonly combine?: boolean;
+  /** Run past `timeSec` until every nemesis has run once. */
+  readonly fullCycle?: boolean;
   /** Register read consistency (local reads are not linearizable: a check of the checker). */
   readonly reads?: "quorum" | "local";
   /** Progress lines (default: none). */
@@ -102,7 +104,13 @@ export async function faultRun(o: RunOptions): Promise<RunReport> {
   const dir = await mkdtemp(join(tmpdir(), "juraft-fault-"));
   const tickMs = o.tickMs ?? 50;
   const net = await createNet(o.nodes, { mode: o.net ?? "auto", prefix });
-  log(`network mode: ${net.mode}${net.mode === "proxy" ? " (no network namespaces here)" : ""}`);
+  const why =
+    net.mode === "netns"
+      ? ""
+      : o.net === "proxy"
+        ? " (requested)"
+        : " (no network namespaces here)";
+  log(`network mode: ${net.mode}${why}`);
   const tmpfsMiB = net.mode === "netns" && o.nemeses.includes("disk") ? 64 : 0;
   const cluster = new FaultCluster(net, o.nodes, {
     dir,
@@ -155,7 +163,8 @@ export async function faultRun(o: RunOptions): Promise<RunReport> {
             {
               holdMs: o.holdMs ?? [1500, 4000],
               quietMs: o.quietMs ?? [500, 2000],
-              combine: o.nemeses.length > 2,
+              combine: o.combine ?? o.nemeses.length > 2,
+              fullCycle: o.fullCycle ?? false,
             },
             nem.signal,
           );

@@ -1,0 +1,32 @@
+/** The network interface of a fault run (see net.ts for the implementations). */
+
+/** How a degraded link behaves. */
+export interface Degradation {
+  readonly delayMs: number;
+  readonly jitterMs: number;
+  readonly lossPct: number;
+  readonly reorderPct: number;
+}
+
+/** The network of a run. */
+export interface Net extends AsyncDisposable {
+  readonly mode: "netns" | "proxy";
+  /** `--listen` of slot i. */
+  listen(i: number): string;
+  /** `--advertise` of slot i: the address peers dial (and `--join` uses). */
+  advertise(i: number): string;
+  /** The address the workload's clients use for slot i. */
+  client(i: number): string;
+  /** The argv prefix that runs a command in slot i's network (may be empty). */
+  wrap(i: number): readonly string[];
+  /** Tells the network which process runs slot i (the proxy identifies peers by process). */
+  setPid(i: number, pid: number | undefined): void;
+  /** Cuts the links between every node of `a` and every node of `b` (both directions). */
+  cut(a: readonly number[], b: readonly number[]): Promise<void>;
+  /** Degrades every link; returns how (e.g. "netem" or "tbf"), or why it cannot. */
+  degrade(d: Degradation): Promise<string>;
+  /** Restores every link and removes degradation. */
+  heal(): Promise<void>;
+  /** Removes everything created (namespaces, interfaces, proxies). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,175 @@
+/**
+ * Nodes in network namespaces on a bridge: slot i is namespace `<prefix>n<i>` with address
+ * 10.A.B.(10+i) on port 7070, the host is 10.A.B.1 on the bridge `<prefix>br`. Partitions are
+ * blackhole routes (packets to the peer are discarded, new connections fail): iptables is not
+ * needed. Degradation is `tc netem` on each node's interface, or where the kernel lacks netem a
+ * token bucket (tbf) small enough to queue (delay) and tail-drop (loss) under Raft's traffic.
+ */
+import type { Degradation, Net } from "./net-types.js";
+import { run, tryRun } from "./exec.js";
+
+const PORT = 7070;
+
+/** The network-namespace implementation of Net. */
+export class NetnsNet implements Net {
+  readonly mode = "netns" as const;
+  readonly #slots: number;
+  readonly #prefix: string;
+  readonly #subnet: string;
+  #cuts: [number, number][] = [];
+  #degraded = false;
+  #closed = false;
+
+  private constructor(slots: number, prefix: string, subnet: string) {
+    this.#slots = slots;
+    this.#prefix = prefix;
+    this.#subnet = subnet;
+  }
+
+  /** Creates the bridge, namespaces and veth pairs; undoes what it made if a step fails. */
+  static async create(slots: number, prefix: string): Promise<NetnsNet> {
+    // 10.A.B.0/24 from the pid: distinct concurrent runs do not share a subnet.
+    const a = 100 + (process.pid % 100);
+    const b = (process.pid >> 7) & 255;
+    const net = new NetnsNet(slots, prefix, `10.${a}.${b}`);
+    try {
+      await net.#setup();
+    } catch (err) {
+      await net.close();
+      throw err;
+    }
+    return net;
+  }
+
+  get #bridge(): string {
+    return `${this.#prefix}br`;
+  }
+
+  #ns(i: number): string {
+    return `${this.#prefix}n${i}`;
+  }
+
+  #ip(i: number): string {
+    return `${this.#subnet}.${10 + i}`;
+  }
+
+  async #setup(): Promise<void> {
+    const br = this.#bridge;
+    await run("ip", ["link", "add", br, "type", "bridge"]);
+    await run("ip", ["addr", "add", `${this.#subnet}.1/24`, "dev", br]);
+    await run("ip", ["link", "set", br, "up"]);
+    for (let i = 0; i < this.#slots; i++) {
+      const ns = this.#ns(i);
+      const host = `${this.#prefix}v${i}`;
+      const peer = `${this.#prefix}p${i}`;
+      await run("ip", ["netns", "add", ns]);
+      await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      await run("ip", ["link", "add", host, "type", "veth", "peer", "name", peer]);
+      await run("ip", ["link", "set", peer, "netns", ns]);
+      await run("ip", ["-n", ns, "link", "set", peer, "name", "eth0"]);
+      await run("ip", ["-n", ns, "addr", "add", `${this.#ip(i)}/24`, "dev", "eth0"]);
+      await run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
+      await run("ip", ["link", "set", host, "master", br]);
+      await run("ip", ["link", "set", host, "up"]);
+    }
+  }
+
+  listen(i: number): string {
+    return `${this.#ip(i)}:${PORT}`;
+  }
+
+  advertise(i: number): string {
+    return this.listen(i);
+  }
+
+  client(i: number): string {
+    return this.listen(i);
+  }
+
+  wrap(i: number): readonly string[] {
+    return ["ip", "netns", "exec", this.#ns(i)];
+  }
+
+  setPid(): void {
+    // Namespaces identify nodes by address, not by process.
+  }
+
+  async cut(a: readonly number[], b: readonly number[]): Promise<void> {
+    for (const x of a) {
+      for (const y of b) {
+        if (x === y || this.#cuts.some(([p, q]) => p === x && q === y)) continue;
+        await run("ip", ["-n", this.#ns(x), "route", "add", "blackhole", `${this.#ip(y)}/32`]);
+        await run("ip", ["-n", this.#ns(y), "route", "add", "blackhole", `${this.#ip(x)}/32`]);
+        this.#cuts.push([x, y], [y, x]);
+      }
+    }
+  }
+
+  async degrade(d: Degradation): Promise<string> {
+    let how = "netem";
+    for (let i = 0; i < this.#slots; i++) {
+      const ns = this.#ns(i);
+      await tryRun("ip", ["netns", "exec", ns, "tc", "qdisc", "del", "dev", "eth0", "root"]);
+      const netem = [
+        ..."netns exec".split(" "),
+        ns,
+        ..."tc qdisc add dev eth0 root netem".split(" "),
+        "delay",
+        `${d.delayMs}ms`,
+        `${d.jitterMs}ms`,
+        "loss",
+        `${d.lossPct}%`,
+        "reorder",
+        `${d.reorderPct}%`,
+      ];
+      if (how === "netem" && (await tryRun("ip", netem))) continue;
+      // No netem in this kernel: a token bucket of 512 kbit/s with a queue of `delayMs` delays
+      // bursts and drops what overflows (loss), the closest substitute the kernel offers.
+      how = "tbf (no netem in this kernel: rate 512kbit, queue bounded by latency, tail drops)";
+      await run("ip", [
+        ..."netns exec".split(" "),
+        ns,
+        ..."tc qdisc add dev eth0 root tbf rate 512kbit burst 8kbit latency".split(" "),
+        `${Math.max(1, d.delayMs)}ms`,
+      ]);
+    }
+    this.#degraded = true;
+    return how;
+  }
+
+  async heal(): Promise<void> {
+    for (const [x, y] of this.#cuts)
+      await tryRun("ip", ["-n", this.#ns(x), "route", "del", "blackhole", `${this.#ip(y)}/32`]);
+    this.#cuts = [];
+    if (this.#degraded) {
+      for (let i = 0; i < this.#slots; i++)
+        await tryRun("ip", [
+          "netns",
+          "exec",
+          this.#ns(i),
+          "tc",
+          "qdisc",
+          "del",
+          "dev",
+          "eth0",
+          "root",
+        ]);
+      this.#degraded = false;
+    }
+  }
+
+  /** Deletes every namespace and interface with this run's prefix (safe to call twice). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (let i = 0; i < this.#slots; i++) {
+      await tryRun("ip", ["link", "del", `${this.#prefix}v${i}`]);
+      await tryRun("ip", ["netns", "del", this.#ns(i)]);
+    }
+    await tryRun("ip", ["link", "del", this.#bridge]);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -27,7 +27,7 @@ import { ClusterError, unavailable } from "./errors.js";
 import type { MemberBook } from "./members.js";
 import type { ChangeSink, LogStore, SnapshotStore, Transport } from "./ports.js";
 import { decodeSnapshotData, encodeSnapshotData } from "./snapshot-data.js";
-import { AppliedWaiters, ProposalWaiters, ReadWaiters } from "./waiters.js";
+import { AppliedWaiters, ProposalWaiters, ReadWaiters, untilAborted } from "./waiters.js";
 
 /** Settings of a node runtime. Durations in milliseconds unless named ticks. */
 export interface RuntimeOptions {
@@ -84,6 +84,8 @@ export class RaftRuntime {
   readonly #confWaiters = new ProposalWaiters<Index>();
   readonly #appliedWaiters = new AppliedWaiters();
   readonly #reads = new ReadWaiters();
+  /** The ReadIndex round that reads arriving now join, until it is handed to Raft. */
+  #readRound: { context: Uint8Array; promise: Promise<Index> } | undefined;
   readonly #listeners = new Set<() => void>();
   /** The role as of the last processed Ready (its softState), not as of now. */
   #isLeader = false;
@@ -197,15 +199,36 @@ export class RaftRuntime {
     return this.#confWaiters.wait(pos.index, pos.term, signal);
   }
 
-  /** Resolves once this node's state includes every write committed before the call (§6.4). */
+  /**
+   * Resolves once this node's state includes every write committed before the call (§6.4).
+   * Reads that arrive in the same turn of the event loop share one ReadIndex round: the round is
+   * requested only after all of them arrived, so its index covers every write acknowledged
+   * before any of them began (a round already requested is never joined).
+   */
   async linearizableRead(signal?: AbortSignal): Promise<Index> {
     this.#checkRunning("read");
-    const { context, promise } = this.#reads.create(signal);
-    this.#wrapDropped(() => {
-      this.#raw.readIndex(context);
-    }, "read at quorum");
-    this.#schedule();
-    const index = await promise;
+    signal?.throwIfAborted();
+    let round = this.#readRound;
+    if (round === undefined) {
+      const r = this.#reads.create();
+      round = r;
+      this.#readRound = r;
+      // Readers may all give up; the round's own failure must not go unhandled.
+      r.promise.catch(() => undefined);
+      queueMicrotask(() => {
+        this.#readRound = undefined;
+        try {
+          this.#wrapDropped(() => {
+            this.#raw.readIndex(r.context);
+          }, "read at quorum");
+        } catch (err) {
+          this.#reads.reject(r.context, err);
+          return;
+        }
+        this.#schedule();
+      });
+    }
+    const index = await untilAborted(round.promise, signal);
     await this.#appliedWaiters.wait(index, this.#applied, signal);
     return index;
   }

@@ -27,6 +27,14 @@ export function deferred<T>(signal?: AbortSignal): { promise: Promise<T> } & Def
   return { promise, resolve, reject };
 }
 
+/** `promise`, or its rejection with the signal's reason once `signal` aborts first. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  const d = deferred<T>(signal);
+  promise.then(d.resolve, d.reject);
+  return d.promise;
+}
+
 /**
  * Proposals waiting for their entry to be applied, keyed by log index. An entry applied at that
  * index with another term means the proposal was overwritten by a new leader: it failed.
@@ -114,6 +122,11 @@ export class ReadWaiters {
       () => this.#pending.delete(key),
     );
     return { context: new TextEncoder().encode(key), promise: d.promise };
+  }
+
+  /** Fails the request with `context` (it could not be handed to Raft). */
+  reject(context: Uint8Array, err: unknown): void {
+    this.#pending.get(new TextDecoder().decode(context))?.reject(err);
   }
 
   /** Resolves the request with `context`. */

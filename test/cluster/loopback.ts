@@ -6,6 +6,8 @@ import type { RaftRuntime } from "../../node/cluster/runtime.js";
 export class LoopbackNetwork {
   readonly runtimes = new Map<NodeId, RaftRuntime>();
   readonly #down = new Set<NodeId>();
+  /** Every message sent, in order (tests count message kinds). */
+  readonly sent: Message[] = [];
 
   /** Returns a transport for `from`. */
   transport(from: NodeId): Transport {
@@ -41,6 +43,7 @@ export class LoopbackNetwork {
   }
 
   #deliver(from: NodeId, m: Message): void {
+    this.sent.push(m);
     if (this.#down.has(m.to) || this.#down.has(from)) return;
     setImmediate(() => {
       if (this.#down.has(m.to)) return;

@@ -103,6 +103,51 @@ describe("RaftRuntime", () => {
     await Promise.all([a.stop(), b.stop(), c.stop()]);
   });
 
+  test("reads arriving in one turn share a ReadIndex round; a later read gets its own", async () => {
+    const net = new LoopbackNetwork();
+    const a = newRuntime(1n, net, []);
+    a.bootstrap();
+    a.start(net.transport(1n));
+    await until("node 1 leads", () => a.status().role === "leader");
+    const b = newRuntime(2n, net, []);
+    b.start(net.transport(2n));
+    await a.proposeConfChange({
+      transition: "auto",
+      changes: [{ type: "addNode", nodeId: 2n }],
+      context: encodeMemberContext({ name: "n2", address: "127.0.0.1:7002" }),
+    });
+    await until("b follows", () => b.status().lead === 1n && b.applied === a.applied);
+    const rounds = (): number =>
+      net.sent.filter((m) => m.type === "readIndex" && m.from === 2n).length;
+    const before = rounds();
+    const reads = Array.from({ length: 50 }, () => b.linearizableRead());
+    const indexes = await Promise.all(reads);
+    expect(rounds() - before).toBe(1);
+    expect(new Set(indexes).size).toBe(1);
+    // A write acknowledged before a read begins is always visible to it: the read does not
+    // join a round requested earlier.
+    const pending = b.linearizableRead();
+    const w = await a.propose({
+      txnId: "w",
+      ops: ops([{ c: "units", _id: "late", insert: {} }]),
+      traceContext: {},
+      timeMs: 0,
+    });
+    expect(w.outcome).toBe("applied");
+    await b.linearizableRead();
+    expect(b.store.get("units", "late")).toBeDefined();
+    await pending;
+    expect(rounds() - before).toBe(3);
+    // An aborted reader fails alone; its round still serves the others.
+    const ac = new AbortController();
+    const gone = b.linearizableRead(ac.signal);
+    const stays = b.linearizableRead();
+    ac.abort(new Error("caller left"));
+    await expect(gone).rejects.toThrow("caller left");
+    await expect(stays).resolves.toBeGreaterThan(0);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
   test("a member added after compaction catches up through a streamed snapshot", async () => {
     const net = new LoopbackNetwork();
     const a = newRuntime(1n, net, [], 10);

@@ -1,3 +1,4 @@
+import { jest } from "@jest/globals";
 import { Kube } from "../../operator/kube/client.js";
 import type { ObservedMember, ObservedRaft } from "../../operator/reconcile/planner.js";
 import { reconcile, type MemberAdmin } from "../../operator/reconcile/reconciler.js";
@@ -5,6 +6,9 @@ import type { JuraftCluster } from "../../operator/api/types.js";
 import type { FakeApiServer } from "./fake-apiserver.js";
 import { fakeCluster } from "./kube-env.js";
 import { validateK8s } from "./k8s-validate.js";
+
+// Each converge is up to 60 passes of ~10 API calls: seconds on a loaded machine.
+jest.setTimeout(120_000);
 
 /** An in-memory Raft membership standing in for the juraft nodes. */
 class FakeRaft implements MemberAdmin {

@@ -82,12 +82,17 @@ async function dumpOf(c: FaultCluster, slot: number): Promise<NodeDump> {
 export async function converge(
   c: FaultCluster,
   members: readonly number[],
+  revive: () => Promise<void> = () => Promise.resolve(),
 ): Promise<ConvergenceVerdict> {
   let last: ConvergenceVerdict = { valid: false, why: "not attempted", dumps: [] };
   for (let attempt = 0; attempt < 60; attempt++) {
+    // A node that failed just as it was healed (a full disk: the runtime fails, the process
+    // exits a moment later) is started again.
+    if (members.some((s) => c.nodes[s]?.running !== true)) await revive();
     const st = await Promise.all(members.map((s) => c.status(s, 3000)));
-    const idx = new Set(st.map((s) => s?.appliedIndex.toString() ?? "?"));
-    if (idx.size === 1 && !idx.has("?")) {
+    const idx = st.map((s) => s?.appliedIndex.toString() ?? "?");
+    last = { valid: false, why: `applied indexes not equal yet: ${idx.join(", ")}`, dumps: [] };
+    if (new Set(idx).size === 1 && !idx.includes("?")) {
       last = checkConvergence(await Promise.all(members.map((s) => dumpOf(c, s))));
       if (last.valid) return last;
     }
@@ -181,6 +186,7 @@ export async function faultRun(o: RunOptions): Promise<RunReport> {
     await sleep(2000); // recovery under the workload
     work.abort();
     await workloads;
+    if (members.some((s) => cluster.nodes[s]?.running !== true)) await healAll(ctx);
     const finalAfter = rec.now();
     for (const s of members) {
       for (let i = 0; i < app.allKeys.length; i += 20)
@@ -188,7 +194,7 @@ export async function faultRun(o: RunOptions): Promise<RunReport> {
     }
     const registers = checkRegisters(rec.events, reg.initial);
     const listAppend = checkListAppend(rec.events, { finalAfter });
-    const convergence = await converge(cluster, members);
+    const convergence = await converge(cluster, members, () => healAll(ctx));
     const completions = rec.events.filter((e) => e.type !== "invoke");
     const ops = {
       total: completions.length,

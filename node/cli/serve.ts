@@ -139,6 +139,11 @@ export async function serve(f: ServeFlags): Promise<void> {
     throw new CliError(`serve: ${err instanceof Error ? err.message : String(err)}`);
   });
   const peer = peerListenOf(f, listen, isSecured(security));
+  const logger = jsonLogger({ level, fields: { node: name } });
+  if (peer.peerListen !== undefined && security.peerTls === undefined)
+    logger.warn(
+      `serve ${name}: the peer port ${formatEndpoint(peer.peerListen)} has no TLS (no --peer-tls-*): anyone who reaches it can act as a member; restrict it to the members' network`,
+    );
   const metricsListen = f.metricsListen === undefined ? undefined : listenOf(f.metricsListen);
   // Tracing follows the standard OTEL_* variables (off unless they ask for it).
   const telemetry = await startNodeTelemetry({ node: name, metrics: metricsListen !== undefined });
@@ -166,7 +171,7 @@ export async function serve(f: ServeFlags): Promise<void> {
       maxTxnBytes: positiveInt(f.maxTxnBytes, "--max-txn-bytes"),
       maxOps: positiveInt(f.maxOps, "--max-ops"),
     },
-    logger: jsonLogger({ level, fields: { node: name } }),
+    logger,
   });
   process.stdout.write(
     `${JSON.stringify({ event: "serving", name, id: node.identity.id.toString(), address: node.address, peerAddress: node.peerAddress, clusterId: node.identity.clusterId, ...(node.metricsAddress !== undefined ? { metrics: node.metricsAddress } : {}) })}\n`,

@@ -76,15 +76,19 @@ describe("fuzzing the peer API", () => {
   beforeAll(async () => {
     dir = await tempDir("juraft-peer-fuzz-");
     node = await startNode(dir.dir, "p");
-    await until("p leads and applied its entries", () => {
-      const st = node.runtime.status();
-      return st.role === "leader" && node.runtime.applied === st.lastIndex;
-    });
+    await until(
+      "p leads and applied its entries",
+      () => {
+        const st = node.runtime.status();
+        return st.role === "leader" && node.runtime.applied === st.lastIndex;
+      },
+      30_000,
+    );
     client = new JuraftClient({ endpoints: [node.address], attempts: 1, timeoutMs: 30_000 });
     expect((await client.apply([{ c: "pz", _id: "keep", insert: { n: 1 } }])).outcome).toBe(
       "applied",
     );
-  });
+  }, 60_000);
   afterAll(async () => {
     peers.close();
     client.close();

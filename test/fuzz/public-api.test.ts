@@ -160,16 +160,20 @@ describe("fuzzing the public API", () => {
   beforeAll(async () => {
     dir = await tempDir("juraft-fuzz-");
     node = await startNode(dir.dir, "f");
-    await until("f leads and applied its entries", () => {
-      const st = node.runtime.status();
-      return st.role === "leader" && node.runtime.applied === st.lastIndex;
-    });
+    await until(
+      "f leads and applied its entries",
+      () => {
+        const st = node.runtime.status();
+        return st.role === "leader" && node.runtime.applied === st.lastIndex;
+      },
+      30_000,
+    );
     client = new JuraftClient({ endpoints: [node.address], attempts: 1, timeoutMs: 60_000 });
     const seeded = await client.apply([
       { c: "fz", _id: "keep", insert: { n: 1, s: "x", arr: [1, 2, 3] } },
     ]);
     expect(seeded.outcome).toBe("applied");
-  });
+  }, 60_000);
   afterAll(async () => {
     client.close();
     await node.stop();

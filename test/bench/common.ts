@@ -3,7 +3,10 @@ import { run, type RunResult } from "../../node/bench/driver.js";
 import type { Target } from "../../node/bench/target.js";
 import { WORKLOADS, prepare, workloadOf, type WorkloadName } from "../../node/bench/workloads.js";
 
-/** Runs every workload for `ms` with `clients` clients; returns the results by name. */
+/** Operations per client of each workload in the tests (enough for update-hot to contend). */
+const OPS_PER_CLIENT = 12;
+
+/** Runs every workload with `clients` clients (watch for `ms`); returns the results by name. */
 export async function runAll(
   t: Target,
   ms: number,
@@ -20,7 +23,10 @@ export async function runAll(
       runId: `t${Date.now().toString(36)}`,
     };
     await prepare(t, w, p, signal);
-    out.set(name, await run(t, w, p, { clients, durationMs: ms }, signal));
+    // A count, not a duration, bounds every workload but watch (whose clients are watchers that
+    // only wait): on a loaded machine a short duration can end before any slow op completes.
+    const bound = name === "watch" ? { durationMs: ms } : { count: OPS_PER_CLIENT * clients };
+    out.set(name, await run(t, w, p, { clients, ...bound }, signal));
   }
   return out;
 }

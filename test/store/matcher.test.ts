@@ -144,6 +144,19 @@ describe("operators (SPEC §4.2)", () => {
     expect(matches({ s: "HELLO" }, { s: { $regex: "^hel", $options: "i" } })).toBe(true);
     expect(matches({ s: 5 }, { s: /5/ })).toBe(false);
   });
+  test("a repeated group that repeats inside (catastrophic backtracking) is refused with BAD_REGEX", () => {
+    for (const p of ["^(a+)+$", "(a*)*", "(?:x*y)*", "(a{2,})+", "((ab)+c)+", "(\\w+\\s?)+$"]) {
+      expect(errorOf(() => matches({ s: "aaa" }, { s: { $regex: p } }))).toMatchObject({
+        reason: "BAD_REGEX",
+      });
+    }
+    // Quantified groups without a choice inside, and repeats outside groups, still work.
+    expect(matches({ s: "ababx" }, { s: { $regex: "^(ab)+x$" } })).toBe(true);
+    expect(matches({ s: "aab" }, { s: { $regex: "^(a|b)*$" } })).toBe(true);
+    expect(matches({ s: "aaaa" }, { s: { $regex: "^(a{2})+$" } })).toBe(true);
+    expect(matches({ s: "(a)" }, { s: { $regex: "^\\(a+\\)+$" } })).toBe(true);
+    expect(matches({ s: "a+" }, { s: { $regex: "^[(a+)+]+$" } })).toBe(true);
+  });
   test("SPEC §4.2: $eq is equality", () => {
     expect(matches({ a: [1, 2] }, { a: { $eq: 2 } })).toBe(true);
   });

@@ -253,7 +253,7 @@ export class JuraftNode implements AsyncDisposable {
           logger,
           tickMs: o.tickMs ?? 100,
           electionTick: o.electionTick ?? 10,
-          snapshotEvery: o.snapshotEvery ?? 10_000,
+          snapshotEvery: o.snapshotEvery ?? 100_000,
           snapshotTrailing: o.snapshotTrailing ?? 1_000,
           telemetry: tel.raft,
         },

@@ -113,7 +113,11 @@ function build(): Command {
     )
     .option("--manual-promotion", "leave promotion of this node to an operator")
     .option("--tick-ms <ms>", "milliseconds per Raft tick (election timeout is 10 ticks)", "100")
-    .option("--snapshot-every <n>", "snapshot and compact the log every n applied entries", "100000")
+    .option(
+      "--snapshot-every <n>",
+      "snapshot and compact the log every n applied entries",
+      "100000",
+    )
     .option(
       "--snapshot-trailing <n>",
       "log entries kept behind a snapshot for slow followers",

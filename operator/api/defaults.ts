@@ -49,7 +49,7 @@ export function withDefaults(spec: JuraftClusterSpec, name = ""): ResolvedSpec {
     },
     raft: {
       tickMs: spec.raft?.tickMs ?? 100,
-      snapshotEvery: spec.raft?.snapshotEvery ?? 10000,
+      snapshotEvery: spec.raft?.snapshotEvery ?? 100000,
       snapshotTrailing: spec.raft?.snapshotTrailing ?? 1000,
       catchUpLag: spec.raft?.catchUpLag ?? 100,
     },

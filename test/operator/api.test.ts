@@ -9,7 +9,7 @@ describe("withDefaults", () => {
     expect(r.storage).toEqual({ size: "1Gi" });
     expect(r.raft).toEqual({
       tickMs: 100,
-      snapshotEvery: 10000,
+      snapshotEvery: 100000,
       snapshotTrailing: 1000,
       catchUpLag: 100,
     });

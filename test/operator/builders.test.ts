@@ -92,7 +92,7 @@ describe("desired objects", () => {
       "--manual-promotion",
       "--mode=client",
       "--tick-ms=100",
-      "--snapshot-every=10000",
+      "--snapshot-every=100000",
       "--snapshot-trailing=1000",
     ]);
     expect(ctr?.command).toEqual(["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "juraft"]);

@@ -3,6 +3,7 @@ import { ClusterError } from "../cluster/errors.js";
 import { RaftError } from "../raft/index.js";
 import { StoreError } from "../store/index.js";
 import { WatchError } from "../watch/index.js";
+import { reasonHeader } from "../util/index.js";
 
 const codes: Record<string, Code> = {
   canceled: Code.Canceled,
@@ -24,7 +25,7 @@ const codes: Record<string, Code> = {
 };
 
 /** The header carrying an error's stable reason (e.g. `UNKNOWN_OPERATOR`, `COMPACTED`). */
-export const reasonHeader = "juraft-reason";
+export { reasonHeader };
 
 /**
  * Converts any error thrown by the node into a ConnectError with a real code and the stable

@@ -12,10 +12,7 @@ import {
   type SessionResult,
   type StoreService,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
-import { PushQueue } from "../util/index.js";
-
-/** The header (and CallError field) carrying an error's stable reason. */
-export const reasonHeader = "juraft-reason";
+import { PushQueue, reasonHeader } from "../util/index.js";
 
 /** Options of one session call. */
 export interface SessionCallOptions {

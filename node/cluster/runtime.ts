@@ -83,7 +83,7 @@ export class RaftRuntime {
   readonly #proposals = new ProposalWaiters<ApplyOutcome>();
   readonly #confWaiters = new ProposalWaiters<Index>();
   readonly #appliedWaiters = new AppliedWaiters();
-  readonly #reads = new ReadWaiters();
+  readonly #reads: ReadWaiters;
   /** The ReadIndex round that reads arriving now join, until it is handed to Raft. */
   #readRound: { context: Uint8Array; promise: Promise<Index> } | undefined;
   readonly #listeners = new Set<() => void>();
@@ -102,6 +102,9 @@ export class RaftRuntime {
     this.#applied = applied;
     this.#snapshotIndex = o.snapshots.latest()?.index ?? 0;
     this.#persisted = o.log.initialState().hardState;
+    // Node id and a random incarnation: no other node, nor this one before a restart, can
+    // have a round with the same context pending at the leader.
+    this.#reads = new ReadWaiters(`${o.id}.${o.random(0x7fffffff).toString(36)}`);
     this.#raw = new RawNode({
       id: o.id,
       storage: o.log,

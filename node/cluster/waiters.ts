@@ -107,14 +107,24 @@ export class AppliedWaiters {
   }
 }
 
-/** ReadIndex requests waiting for their read state, keyed by context. */
+/**
+ * ReadIndex requests waiting for their read state, keyed by context. The leader keys the rounds
+ * of every node by context alone (as etcd does), so a context must be unique across the cluster
+ * and across restarts: each is `prefix` (the node and its incarnation) and a counter.
+ */
 export class ReadWaiters {
   readonly #pending = new Map<string, Deferred<Index>>();
+  readonly #prefix: string;
   #next = 0;
+
+  /** Creates an empty table whose contexts start with `prefix` (unique to this node's life). */
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+  }
 
   /** Registers a request; returns its context and the promise of its read index. */
   create(signal?: AbortSignal): { context: Uint8Array; promise: Promise<Index> } {
-    const key = `r${++this.#next}`;
+    const key = `${this.#prefix}.${++this.#next}`;
     const d = deferred<Index>(signal);
     this.#pending.set(key, d);
     d.promise.then(

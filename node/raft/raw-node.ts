@@ -159,6 +159,8 @@ export class RawNode {
   /**
    * Requests a linearizable read (thesis §6.4). The answer arrives as a ReadState with the same
    * `context` in a later Ready; it may never arrive (leader change), so callers time out.
+   * `context` must be unique among the outstanding reads of every node: the leader keys rounds
+   * by context alone and ignores a duplicate (etcd's contract too).
    * Throws PROPOSAL_DROPPED when no leader is known.
    */
   readIndex(context: Uint8Array): void {

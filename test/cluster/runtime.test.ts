@@ -148,6 +148,41 @@ describe("RaftRuntime", () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 
+  test("rounds of different nodes never collide at the leader (each is answered)", async () => {
+    // Every node numbers its rounds from 1; the leader keys pending rounds by context, so the
+    // contexts must be unique across the cluster or one node's round swallows another's.
+    const net = new LoopbackNetwork();
+    const a = newRuntime(1n, net, []);
+    a.bootstrap();
+    a.start(net.transport(1n));
+    await until("node 1 leads", () => a.status().role === "leader");
+    const followers = [2n, 3n].map((id) => newRuntime(id, net, []));
+    for (const f of followers) {
+      f.start(net.transport(f.id));
+      await a.proposeConfChange({
+        transition: "auto",
+        changes: [{ type: "addNode", nodeId: f.id }],
+        context: encodeMemberContext({
+          name: `n${f.id}`,
+          address: `127.0.0.1:${7000 + Number(f.id)}`,
+        }),
+      });
+    }
+    await until("both follow", () => followers.every((f) => f.status().lead === 1n));
+    for (let round = 0; round < 5; round++) {
+      const answered = new Set<NodeId>();
+      const failed: unknown[] = [];
+      for (const rt of [a, ...followers])
+        rt.linearizableRead().then(
+          () => answered.add(rt.id),
+          (err: unknown) => failed.push(err),
+        );
+      await until(`round ${round}: every node's read answered`, () => answered.size === 3);
+      expect(failed).toEqual([]);
+    }
+    await Promise.all([a.stop(), ...followers.map((f) => f.stop())]);
+  });
+
   test("a member added after compaction catches up through a streamed snapshot", async () => {
     const net = new LoopbackNetwork();
     const a = newRuntime(1n, net, [], 10);

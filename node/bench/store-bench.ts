@@ -18,7 +18,7 @@ const storeModule = (await import(
     ? "../store/index.js"
     : pathToFileURL(process.env.BENCH_STORE).href
 )) as typeof StoreModule;
-const { DocumentStore } = storeModule;
+const { DocumentStore, decodeDoc, encodeDoc, toDoc } = storeModule;
 type DocumentStore = StoreModule.DocumentStore;
 
 setFlagsFromString("--expose-gc");
@@ -63,6 +63,17 @@ function apply(store: DocumentStore, ops: unknown[]): string {
   index++;
   const entry = { index, txnId: `t${index}`, ops, timeMs: 1_700_000_000_000 + index };
   return store.applyTxn(entry).outcome;
+}
+
+/**
+ * Applies a transaction as a node does (node/cluster/runtime.ts): the entry's ops arrive as the
+ * BSON bytes the leader proposed, are decoded, then applied.
+ */
+function applyEncoded(store: DocumentStore, bytes: Uint8Array): string {
+  index++;
+  const ops = decodeDoc(bytes).get("ops");
+  return store.applyTxn({ index, txnId: `t${index}`, ops, timeMs: 1_700_000_000_000 + index })
+    .outcome;
 }
 
 /** Inserts about 100,000 documents: units, unitstates, 2 statuses per unit, settings, apps. */
@@ -310,10 +321,16 @@ function gcPauses(): { stop: () => Promise<PerformanceEntry[]> } {
   };
 }
 
-async function benchMix(): Promise<void> {
+/** How a timed batch reaches the store: as the log's BSON bytes (a node's path) or as objects. */
+type Form = "bson" | "objects";
+
+async function benchMix(form: Form): Promise<void> {
   const semi = process.execArgv.concat(process.env.NODE_OPTIONS ?? "").join(" ");
   console.log(
-    `mix: young generation: ${/max-semi-space-size=\d+/.exec(semi)?.[0] ?? "V8 default"}`,
+    `mix: young generation: ${/max-semi-space-size=\d+/.exec(semi)?.[0] ?? "V8 default"}; ` +
+      (form === "bson"
+        ? "each entry's ops as BSON bytes, decoded then applied (a node's path)"
+        : "ops as JavaScript objects (BENCH_FORM=objects)"),
   );
   const store = new DocumentStore();
   let t0 = performance.now();
@@ -338,10 +355,15 @@ async function benchMix(): Promise<void> {
       // Build a batch from current reads (as clients do), then time only the store applying it.
       const batch: unknown[][] = [];
       for (let i = 0; i < BATCH; i++) batch.push(nextTxn(store));
+      const encoded = form === "bson" ? batch.map((ops) => encodeDoc(toDoc({ ops }, "ops"))) : [];
+      if (form === "bson") batch.length = 0; // only the bytes stay reachable, as in a node
       const t1 = performance.now();
       const c1 = process.cpuUsage();
-      for (const ops of batch) {
-        const o = apply(store, ops);
+      for (let i = 0; i < BATCH; i++) {
+        const o =
+          form === "bson"
+            ? applyEncoded(store, encoded[i] as Uint8Array)
+            : apply(store, batch[i] as unknown[]);
         outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
       }
       const t2 = performance.now();
@@ -409,4 +431,5 @@ function benchMemory(): void {
 }
 
 if (process.env.BENCH_PART !== "mix") benchMemory();
-if (process.env.BENCH_PART !== "memory") await benchMix();
+if (process.env.BENCH_PART !== "memory")
+  await benchMix(process.env.BENCH_FORM === "objects" ? "objects" : "bson");

@@ -17,12 +17,17 @@ function bad(message: string, at: number): never {
 /** A cursor over a byte array. */
 class Reader {
   readonly bytes: Uint8Array;
-  readonly view: DataView;
+  #view: DataView | undefined;
   pos: number;
   constructor(bytes: Uint8Array, pos: number) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = pos;
+  }
+
+  /** A view for doubles and 64-bit integers, made on first use (most entries have none). */
+  get view(): DataView {
+    this.#view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    return this.#view;
   }
 
   need(n: number, end: number): void {
@@ -31,26 +36,58 @@ class Reader {
 
   cstring(end: number): string {
     const start = this.pos;
-    const z = this.bytes.indexOf(0, start);
-    if (z < 0 || z >= end) bad("unterminated string", start);
+    const z = zeroAt(this.bytes, start, end);
     this.pos = z + 1;
     return text(this.bytes, start, z);
   }
 }
 
+/** Strings up to this many bytes go through the intern table below. */
+const SHORT = 48;
+/** Slots of the intern table (a power of two). */
+const INTERN_SLOTS = 4096;
+/**
+ * A direct-mapped table of recently decoded short ASCII strings: field names and small values
+ * (statuses, model UUIDs) repeat across every transaction, so a hit returns the same string
+ * without allocating, and documents built from it share one copy. It only ever returns a string
+ * equal to the bytes, so decoding stays deterministic.
+ */
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(
+  undefined,
+);
+
+function shortAscii(bytes: Uint8Array, start: number, end: number): string | undefined {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i] as number;
+    if (b >= 0x80) return undefined;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const hit = interned[slot];
+  if (hit?.length === end - start) {
+    let same = true;
+    for (let i = 0; i < hit.length && same; i++) same = hit.charCodeAt(i) === bytes[start + i];
+    if (same) return hit;
+  }
+  const s = String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  interned[slot] = s;
+  return s;
+}
+
+/**
+ * The offset of the first zero byte in [start, end), or a BAD_BSON error. A loop: keys are short,
+ * and Uint8Array.prototype.indexOf is a call into the runtime (~1,500 instructions each).
+ */
+function zeroAt(bytes: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (bytes[i] === 0) return i;
+  return bad("unterminated string", start);
+}
+
 function text(bytes: Uint8Array, start: number, end: number): string {
-  if (end - start <= 32) {
-    let s = "";
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      const b = bytes[i] ?? 0;
-      if (b >= 0x80) {
-        ascii = false;
-        break;
-      }
-      s += String.fromCharCode(b);
-    }
-    if (ascii) return s;
+  if (end - start <= SHORT) {
+    const s = shortAscii(bytes, start, end);
+    if (s !== undefined) return s;
   }
   try {
     return utf8.decode(bytes.subarray(start, end));
@@ -73,38 +110,58 @@ export function decodeDoc(bytes: Uint8Array): Doc {
   return doc;
 }
 
+/** Little-endian int32 at `at` (bounds checked by the caller). */
+function int32(b: Uint8Array, at: number): number {
+  return (
+    (b[at] as number) |
+    ((b[at + 1] as number) << 8) |
+    ((b[at + 2] as number) << 16) |
+    ((b[at + 3] as number) << 24)
+  );
+}
+
+/** Reads a document's length prefix; returns the offset of its terminating zero byte. */
+function openDoc(r: Reader, limit: number, depth: number): number {
+  if (depth > MAX_DEPTH) bad(`nesting deeper than ${MAX_DEPTH}`, r.pos);
+  const start = r.pos;
+  r.need(5, limit);
+  const size = int32(r.bytes, start);
+  const end = start + size;
+  if (size < 5 || end > limit) bad(`bad document length ${size}`, start);
+  r.pos += 4;
+  return end - 1;
+}
+
+/** Checks the terminating zero at `last` and moves past it. */
+function closeDoc(r: Reader, last: number): void {
+  if (r.pos !== last || r.bytes[r.pos] !== 0) bad("document not terminated", r.pos);
+  r.pos = last + 1;
+}
+
+// Documents and arrays have their own loops (no per-element callback): decoding runs for every
+// entry a node applies and every request it validates, so it is on the hot path of writes.
 function readDoc(r: Reader, limit: number, depth: number): Doc {
+  const last = openDoc(r, limit, depth);
   const doc: Doc = new Map();
-  readElements(r, limit, depth, (k, v) => doc.set(k, v));
+  while (r.pos < last) {
+    const type = r.bytes[r.pos++] as number;
+    const key = r.cstring(last);
+    doc.set(key, readValue(r, type, last, depth));
+  }
+  closeDoc(r, last);
   return doc;
 }
 
 function readArray(r: Reader, limit: number, depth: number): Value[] {
+  const last = openDoc(r, limit, depth);
   const arr: Value[] = [];
-  readElements(r, limit, depth, (_k, v) => arr.push(v));
-  return arr;
-}
-
-function readElements(
-  r: Reader,
-  limit: number,
-  depth: number,
-  put: (k: string, v: Value) => unknown,
-): void {
-  if (depth > MAX_DEPTH) bad(`nesting deeper than ${MAX_DEPTH}`, r.pos);
-  const start = r.pos;
-  r.need(5, limit);
-  const size = r.view.getInt32(start, true);
-  const end = start + size;
-  if (size < 5 || end > limit) bad(`bad document length ${size}`, start);
-  r.pos += 4;
-  while (r.pos < end - 1) {
-    const type = r.bytes[r.pos++] ?? 0;
-    const key = r.cstring(end - 1);
-    put(key, readValue(r, type, end - 1, depth));
+  while (r.pos < last) {
+    const type = r.bytes[r.pos++] as number;
+    r.pos = zeroAt(r.bytes, r.pos, last) + 1; // the key ("0", "1", ...) is not used
+    arr.push(readValue(r, type, last, depth));
   }
-  if (r.pos !== end - 1 || r.bytes[r.pos] !== 0) bad("document not terminated", r.pos);
-  r.pos = end;
+  closeDoc(r, last);
+  return arr;
 }
 
 function readValue(r: Reader, type: number, end: number, depth: number): Value {
@@ -130,7 +187,7 @@ function readValue(r: Reader, type: number, end: number, depth: number): Value {
     case 0x10:
       r.need(4, end);
       r.pos += 4;
-      return r.view.getInt32(at, true);
+      return int32(r.bytes, at);
     case 0x12:
       r.need(8, end);
       r.pos += 8;
@@ -142,7 +199,7 @@ function readValue(r: Reader, type: number, end: number, depth: number): Value {
 
 function readString(r: Reader, end: number): string {
   r.need(4, end);
-  const n = r.view.getInt32(r.pos, true);
+  const n = int32(r.bytes, r.pos);
   r.pos += 4;
   r.need(n, end);
   if (n < 1 || r.bytes[r.pos + n - 1] !== 0) bad("bad string length", r.pos - 4);

@@ -3,6 +3,8 @@
  * shapes (SPEC §5.1), $rename never touching arrays (SPEC §5.2, §5.3), and the idempotency
  * table (SPEC §8, issue 3 "An idempotency table").
  */
+import fc from "fast-check";
+import { decodeDoc, encodeDoc, type Value } from "../../node/store/index.js";
 import type { TxnRecord } from "../../node/store/state.js";
 import { TxnTable, hashOf } from "../../node/store/txn-table.js";
 import { body, harness, seed } from "./helpers.js";
@@ -199,5 +201,33 @@ describe("idempotency table (SPEC §8)", () => {
     t.dropOldest();
     expect(t.get(ids[0] ?? "")).toBeUndefined();
     expect(t.size).toBe(79);
+  });
+});
+
+describe("BSON decoding's string intern table returns exactly the encoded strings", () => {
+  test("many distinct short keys and values (more than the table's slots) round-trip", () => {
+    // 10,000 distinct strings of equal lengths collide in the 4,096 slots: every hit must be
+    // verified, never trusted by slot alone.
+    const doc = new Map<string, Value>();
+    for (let i = 0; i < 10_000; i++) doc.set(`k${String(i).padStart(6, "0")}`, `v${i % 977}`);
+    for (let round = 0; round < 2; round++) expect(decodeDoc(encodeDoc(doc))).toEqual(doc);
+  });
+  test("ASCII and non-ASCII strings of every short length decode as encoded (fast-check)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.string({ maxLength: 60 }), fc.string({ unit: "grapheme", maxLength: 60 })),
+          {
+            maxLength: 20,
+          },
+        ),
+        (pairs) => {
+          const doc = new Map<string, Value>();
+          for (const [k, v] of pairs)
+            if (!k.includes("\u0000") && !k.startsWith("$")) doc.set(k, [v, k]);
+          expect(decodeDoc(encodeDoc(doc))).toEqual(doc);
+        },
+      ),
+    );
   });
 });

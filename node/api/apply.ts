@@ -12,13 +12,14 @@ import { ClusterError, invalidArgument, unavailable } from "../cluster/errors.js
 import { parseOps } from "../store/index.js";
 import type { ApplyOutcome } from "../cluster/runtime.js";
 import { encodeWrapped, decodeWrapped } from "./codec.js";
+import type { TraceScope } from "../telemetry/index.js";
 import { telemetryOf, type ApiContext } from "./context.js";
 
 /**
  * Validates a transaction before anything reaches the log (DESIGN.md §3 step 2): size, BSON,
  * every op well formed (the store's own parser, so the rules are the ones apply uses).
  */
-export function validateApply(ctx: ApiContext, req: ApplyRequest): void {
+export function validateApply(ctx: ApiContext, req: ApplyRequest, scope?: TraceScope): void {
   if (req.ops.length > ctx.limits.maxTxnBytes) {
     throw new ClusterError(
       Code.ResourceExhausted,
@@ -30,11 +31,11 @@ export function validateApply(ctx: ApiContext, req: ApplyRequest): void {
     throw invalidArgument("BAD_TXN_ID", "apply transaction: txn_id is longer than 1024 characters");
   const ops = decodeWrapped(req.ops, "ops", "ops");
   const parsed = parseOps(ops);
-  telemetryOf(ctx).annotate({
+  telemetryOf(ctx).annotate(scope, () => ({
     "juraft.txn.op_count": parsed.length,
     "juraft.txn.collections": [...new Set(parsed.map((o) => o.c))],
     "juraft.txn.bytes": req.ops.length,
-  });
+  }));
   if (parsed.length === 0)
     throw invalidArgument("EMPTY_TXN", "apply transaction: the op list is empty");
   if (parsed.length > ctx.limits.maxOps) {
@@ -52,19 +53,27 @@ export function validateApply(ctx: ApiContext, req: ApplyRequest): void {
 export async function applyTxn(
   ctx: ApiContext,
   req: ApplyRequest,
-  opts: { relayed: boolean; traceContext: Record<string, string>; signal: AbortSignal },
+  opts: {
+    relayed: boolean;
+    /** The caller's W3C context, carried onward as is when this node does not trace. */
+    traceContext: Record<string, string>;
+    /** The call's trace scope (the server interceptor's or the session's). */
+    scope?: TraceScope;
+    signal: AbortSignal;
+  },
 ): Promise<ApplyResponse> {
-  validateApply(ctx, req);
+  const scope = opts.scope;
+  validateApply(ctx, req, scope);
   const txnId = req.txnId === "" ? randomUUID() : req.txnId;
   const tel = telemetryOf(ctx);
-  tel.annotate({ "juraft.txn.id": txnId, "juraft.node": ctx.self.name });
+  tel.annotate(scope, () => ({ "juraft.txn.id": txnId, "juraft.node": ctx.self.name }));
   const st = ctx.runtime.status();
   if (st.role === "leader") {
     const result = await ctx.runtime.propose(
       {
         txnId,
         ops: req.ops,
-        traceContext: tel.carrier(opts.traceContext),
+        traceContext: tel.carrier(scope, opts.traceContext),
         timeMs: ctx.clock.now(),
       },
       opts.signal,
@@ -84,10 +93,10 @@ export async function applyTxn(
       `apply transaction at node ${ctx.self.id}: no leader known at term ${st.term}; retry`,
     );
   }
-  return tel.relay(leader.name, () =>
+  return tel.relay(scope, leader.name, (relay) =>
     ctx.relay.to(leader.address).apply(create(ApplyRequestSchema, { txnId, ops: req.ops }), {
       relayed: true,
-      traceContext: tel.carrier(opts.traceContext),
+      traceContext: tel.carrier(relay, opts.traceContext),
       signal: opts.signal,
       timeoutMs: RELAY_TIMEOUT_MS,
     }),

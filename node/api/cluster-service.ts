@@ -8,6 +8,7 @@ import type { NodeId } from "../raft/index.js";
 import { applyTxn } from "./apply.js";
 import type { ApiContext } from "./context.js";
 import { requireLeader } from "./leader.js";
+import { scopeOf } from "./trace.js";
 
 const none = new Uint8Array(0);
 
@@ -114,6 +115,7 @@ export function clusterService(ctx: ApiContext): ServiceImpl<typeof ClusterServi
       const response = await applyTxn(ctx, req.request, {
         relayed: true,
         traceContext: req.traceContext,
+        scope: scopeOf(ctx, hc),
         signal: hc.signal,
       });
       return { response };

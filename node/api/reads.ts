@@ -7,6 +7,7 @@ import {
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { invalidArgument } from "../cluster/errors.js";
 import { decodeWrapped, encodeDocument } from "./codec.js";
+import type { TraceScope } from "../telemetry/index.js";
 import { telemetryOf, type ApiContext } from "./context.js";
 
 /** Waits as the requested consistency demands; returns the applied index the read reflects. */
@@ -14,10 +15,11 @@ export async function readAt(
   ctx: ApiContext,
   consistency: Consistency,
   signal: AbortSignal,
+  scope?: TraceScope,
 ): Promise<bigint> {
   if (consistency !== Consistency.LOCAL) {
     // The ReadIndex wait (thesis §6.4): a quorum round plus applying up to the read index.
-    await telemetryOf(ctx).span("juraft.read_index", {}, () =>
+    await telemetryOf(ctx).span(scope, "juraft.read_index", {}, () =>
       ctx.runtime.linearizableRead(signal),
     );
   }
@@ -39,10 +41,11 @@ export async function getDocument(
   ctx: ApiContext,
   req: GetRequest,
   signal: AbortSignal,
+  scope?: TraceScope,
 ): Promise<GetResponse> {
   checkCollection(req.collection, "get document");
   const id = decodeWrapped(req.id, "id", "_id");
-  const appliedIndex = await readAt(ctx, req.consistency, signal);
+  const appliedIndex = await readAt(ctx, req.consistency, signal, scope);
   const store = ctx.runtime.store;
   const doc = store.get(req.collection, id);
   return create(GetResponseSchema, {

@@ -12,6 +12,7 @@ import {
 import { PushQueue } from "../util/index.js";
 import { invalidArgument } from "../cluster/errors.js";
 import { applyTxn } from "./apply.js";
+import type { TraceScope } from "../telemetry/index.js";
 import { telemetryOf, type ApiContext } from "./context.js";
 import { reasonHeader, toConnectError } from "./errors.js";
 import { getDocument } from "./reads.js";
@@ -86,28 +87,29 @@ function runCall(ctx: ApiContext, call: SessionCall, signal: AbortSignal): Promi
   // Named as the unary RPC would be, so a trace reads the same whichever path the call took;
   // each call carries its own trace context (the stream's headers name only its first caller).
   const method = `juraft.store.v1.StoreService/${call.call.case === "get" ? "Get" : "Apply"}`;
-  return telemetryOf(ctx).serve(method, call.traceContext, call.relayed, () =>
-    runIn(ctx, call, telemetryOf(ctx).carrier(call.traceContext), signal),
+  return telemetryOf(ctx).serve(method, call.traceContext, call.relayed, (scope) =>
+    runIn(ctx, call, scope, signal),
   );
 }
 
 async function runIn(
   ctx: ApiContext,
   call: SessionCall,
-  traceContext: Record<string, string>,
+  scope: TraceScope,
   signal: AbortSignal,
 ): Promise<SessionResult> {
   switch (call.call.case) {
     case "apply": {
       const res = await applyTxn(ctx, call.call.value, {
         relayed: call.relayed,
-        traceContext,
+        traceContext: call.traceContext,
+        scope,
         signal,
       });
       return create(SessionResultSchema, { id: call.id, result: { case: "apply", value: res } });
     }
     case "get": {
-      const res = await getDocument(ctx, call.call.value, signal);
+      const res = await getDocument(ctx, call.call.value, signal, scope);
       return create(SessionResultSchema, { id: call.id, result: { case: "get", value: res } });
     }
     case undefined:

@@ -14,7 +14,7 @@ import { telemetryOf, type ApiContext } from "./context.js";
 import { requireLeader } from "./leader.js";
 import { checkCollection, getDocument, readAt } from "./reads.js";
 import { serveSession } from "./session.js";
-import { traceContextOf } from "./trace.js";
+import { scopeOf, traceContextOf } from "./trace.js";
 
 const kinds = {
   insert: ChangeKind.INSERT,
@@ -29,12 +29,13 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
       return applyTxn(ctx, req, {
         relayed: false,
         traceContext: traceContextOf(ctx, hc),
+        scope: scopeOf(ctx, hc),
         signal: hc.signal,
       });
     },
 
     get(req, hc) {
-      return getDocument(ctx, req, hc.signal);
+      return getDocument(ctx, req, hc.signal, scopeOf(ctx, hc));
     },
 
     async find(req, hc) {
@@ -42,7 +43,7 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
       const filter = decodeOptionalDoc(req.filter, "filter");
       const projection = decodeOptionalDoc(req.projection, "projection");
       const sort = decodeOptionalDoc(req.sort, "sort");
-      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal, scopeOf(ctx, hc));
       const docs = ctx.runtime.store.find(req.collection, {
         ...(filter !== undefined ? { filter } : {}),
         ...(projection !== undefined ? { projection } : {}),
@@ -56,12 +57,12 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
     async count(req, hc) {
       checkCollection(req.collection, "count documents");
       const filter = decodeOptionalDoc(req.filter, "filter");
-      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal, scopeOf(ctx, hc));
       return { count: BigInt(ctx.runtime.store.count(req.collection, filter)), appliedIndex };
     },
 
     async listCollections(req, hc) {
-      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal, scopeOf(ctx, hc));
       return { names: ctx.runtime.store.listCollections(), appliedIndex };
     },
 
@@ -80,8 +81,9 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
       });
       try {
         const tel = telemetryOf(ctx);
+        const scope = scopeOf(ctx, hc);
         for await (const ev of watcher) {
-          tel.watchDelivered(ev.index, ev.collection);
+          tel.watchDelivered(scope, ev.index, ev.collection);
           yield create(WatchResponseSchema, {
             events: [
               {
@@ -137,7 +139,7 @@ export function storeService(ctx: ApiContext): ServiceImpl<typeof StoreService> 
     },
 
     async *dump(req, hc) {
-      const appliedIndex = await readAt(ctx, req.consistency, hc.signal);
+      const appliedIndex = await readAt(ctx, req.consistency, hc.signal, scopeOf(ctx, hc));
       // Captured at once: entries applied while the stream is read cannot tear it.
       const chunks = [...ctx.runtime.store.snapshot()];
       let first = true;

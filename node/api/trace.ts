@@ -1,10 +1,16 @@
 import type { HandlerContext } from "@connectrpc/connect";
+import type { TraceScope } from "../telemetry/index.js";
 import { telemetryOf, type ApiContext } from "./context.js";
 
 const traceHeaders = ["traceparent", "tracestate"];
 
+/** The RPC's trace scope, as the server interceptor decided it (undefined when not tracing). */
+export function scopeOf(ctx: ApiContext, hc: HandlerContext): TraceScope {
+  return telemetryOf(ctx).scopeOf(hc.values);
+}
+
 /**
- * Returns the W3C trace context to carry into the log entry: the active span's when this node
+ * Returns the W3C trace context to carry into the log entry: the RPC's span's when this node
  * traces (its server span, a child of the caller's), else the request's own headers.
  */
 export function traceContextOf(ctx: ApiContext, hc: HandlerContext): Record<string, string> {
@@ -13,5 +19,5 @@ export function traceContextOf(ctx: ApiContext, hc: HandlerContext): Record<stri
     const v = hc.requestHeader.get(h);
     if (v !== null) out[h] = v;
   }
-  return { ...telemetryOf(ctx).carrier(out) };
+  return { ...telemetryOf(ctx).carrier(scopeOf(ctx, hc), out) };
 }

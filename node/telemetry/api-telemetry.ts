@@ -1,16 +1,10 @@
 import { performance } from "node:perf_hooks";
-import type { Interceptor } from "@connectrpc/connect";
-import {
-  context,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Span,
-} from "@opentelemetry/api";
-import type { ApiTelemetry } from "./hooks.js";
-import { serverTraceInterceptor } from "./interceptors.js";
+import type { ContextValues, Interceptor } from "@connectrpc/connect";
+import { SpanKind, SpanStatusCode, type Attributes, type Span } from "@opentelemetry/api";
+import type { ApiTelemetry, TraceScope } from "./hooks.js";
+import { serverTraceInterceptor, traceScopeKey } from "./interceptors.js";
 import type { NodeMetrics } from "./metrics.js";
+import { childScope, enterScope } from "./scope.js";
 import type { TraceCarrier, Tracing } from "./tracing.js";
 
 function fail(span: Span, err: unknown): void {
@@ -18,7 +12,23 @@ function fail(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
 }
 
-/** Spans and metrics of the API layer (relay, reads, watch deliveries). */
+/** Runs `fn` in `scope`, ending its span (when sampled) when `fn` settles. */
+async function within<T>(scope: TraceScope, fn: (scope: TraceScope) => Promise<T>): Promise<T> {
+  if (scope?.sampled !== true) return fn(scope);
+  try {
+    return await fn(scope);
+  } catch (err) {
+    fail(scope.span, err);
+    throw err;
+  } finally {
+    scope.span.end();
+  }
+}
+
+/**
+ * Spans and metrics of the API layer (relay, reads, watch deliveries). Scopes are passed
+ * explicitly (no ambient context on nodes); an unsampled call costs a flag test per hook.
+ */
 export class ApiSpans implements ApiTelemetry {
   readonly interceptors: readonly Interceptor[];
   readonly #tracing: Tracing | undefined;
@@ -33,91 +43,98 @@ export class ApiSpans implements ApiTelemetry {
     this.interceptors = o.tracing === undefined ? [] : [serverTraceInterceptor(o.tracing, o.node)];
   }
 
-  carrier(fallback: TraceCarrier): TraceCarrier {
-    const t = this.#tracing;
-    if (t === undefined) return fallback;
-    const active = context.active();
-    return trace.getSpan(active) === undefined ? fallback : t.inject(active);
+  scopeOf(values: ContextValues): TraceScope {
+    return this.#tracing === undefined ? undefined : values.get(traceScopeKey);
   }
 
-  annotate(attrs: Attributes): void {
-    trace.getSpan(context.active())?.setAttributes(attrs);
+  carrier(scope: TraceScope, fallback: TraceCarrier): TraceCarrier {
+    const t = this.#tracing;
+    if (t === undefined || scope === undefined) return fallback;
+    return scope.sampled ? t.inject(scope.ctx) : scope.carrier();
   }
 
-  async #in<T>(name: string, kind: SpanKind, attrs: Attributes, fn: () => Promise<T>): Promise<T> {
+  annotate(scope: TraceScope, attrs: () => Attributes): void {
+    if (scope?.sampled === true) scope.span.setAttributes(attrs());
+  }
+
+  #child(scope: TraceScope, name: string, kind: SpanKind, attrs: Attributes): TraceScope {
     const t = this.#tracing;
-    if (t === undefined) return fn();
-    const parent = context.active();
-    const span = t.tracer.startSpan(
-      name,
-      { kind, attributes: { "juraft.node": this.#node, ...attrs } },
-      parent,
+    if (t === undefined) return scope;
+    return childScope(scope, (parent) =>
+      t.tracer.startSpan(
+        name,
+        { kind, attributes: { "juraft.node": this.#node, ...attrs } },
+        parent,
+      ),
     );
-    try {
-      return await context.with(trace.setSpan(parent, span), fn);
-    } catch (err) {
-      fail(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
   }
 
-  async serve<T>(
+  serve<T>(
     method: string,
     carrier: TraceCarrier,
     relayed: boolean,
-    fn: () => Promise<T>,
+    fn: (scope: TraceScope) => Promise<T>,
   ): Promise<T> {
     const t = this.#tracing;
-    if (t === undefined) return fn();
-    const parent = t.extract(carrier);
-    const span = t.tracer.startSpan(
-      method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          "rpc.system": "connect_rpc",
-          "rpc.method": method,
-          "juraft.node": this.#node,
-          "juraft.session": true,
-          "juraft.relayed": relayed,
+    if (t === undefined) return fn(undefined);
+    const scope = enterScope(t, carrier, (parent) =>
+      t.tracer.startSpan(
+        method,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            "rpc.system": "connect_rpc",
+            "rpc.method": method,
+            "juraft.node": this.#node,
+            "juraft.session": true,
+            "juraft.relayed": relayed,
+          },
         },
-      },
-      parent,
+        parent,
+      ),
     );
-    try {
-      return await context.with(trace.setSpan(parent, span), fn);
-    } catch (err) {
-      fail(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
+    return within(scope, fn);
   }
 
-  span<T>(name: string, attrs: Attributes, fn: () => Promise<T>): Promise<T> {
-    return this.#in(name, SpanKind.INTERNAL, attrs, fn);
+  span<T>(
+    scope: TraceScope,
+    name: string,
+    attrs: Attributes,
+    fn: (scope: TraceScope) => Promise<T>,
+  ): Promise<T> {
+    return within(this.#child(scope, name, SpanKind.INTERNAL, attrs), fn);
   }
 
-  async relay<T>(leader: string, fn: () => Promise<T>): Promise<T> {
+  async relay<T>(
+    scope: TraceScope,
+    leader: string,
+    fn: (scope: TraceScope) => Promise<T>,
+  ): Promise<T> {
+    const m = this.#metrics;
+    if (m === undefined)
+      return within(
+        this.#child(scope, "juraft.relay", SpanKind.CLIENT, { "juraft.leader": leader }),
+        fn,
+      );
     const started = performance.now();
     let result = "error";
     try {
-      const r = await this.#in("juraft.relay", SpanKind.CLIENT, { "juraft.leader": leader }, fn);
+      const r = await within(
+        this.#child(scope, "juraft.relay", SpanKind.CLIENT, { "juraft.leader": leader }),
+        fn,
+      );
       result = "ok";
       return r;
     } finally {
-      this.#metrics?.relays.inc({ result });
-      this.#metrics?.relayLatency.observe((performance.now() - started) / 1000);
+      m.relays.inc({ result });
+      m.relayLatency.observe((performance.now() - started) / 1000);
     }
   }
 
-  watchDelivered(index: number, collection: string): void {
+  watchDelivered(scope: TraceScope, index: number, collection: string): void {
     this.#metrics?.watchDeliveries.inc();
-    const t = this.#tracing;
-    if (t === undefined) return;
-    t.tracer
+    if (scope?.sampled !== true || this.#tracing === undefined) return;
+    this.#tracing.tracer
       .startSpan(
         "juraft.watch.deliver",
         {
@@ -128,7 +145,7 @@ export class ApiSpans implements ApiTelemetry {
             "juraft.watch.collection": collection,
           },
         },
-        context.active(),
+        scope.ctx,
       )
       .end();
   }

@@ -1,5 +1,5 @@
-import type { Attributes } from "@opentelemetry/api";
-import type { Interceptor } from "@connectrpc/connect";
+import type { Attributes, Context, Span } from "@opentelemetry/api";
+import type { ContextValues, Interceptor } from "@connectrpc/connect";
 import type { Entry, Message, Role } from "../raft/index.js";
 import type { TraceCarrier } from "./tracing.js";
 
@@ -53,18 +53,36 @@ export interface RaftTelemetry {
   ): void;
 }
 
+/**
+ * The trace a call belongs to, handed explicitly from hook to hook: nodes keep no ambient
+ * context (AsyncLocalStorage's promise hooks would tax every await of the process, traced or
+ * not). `undefined`: the node does not trace. An unsampled call records nothing; its carrier
+ * tells the next hop not to sample either (W3C trace-flags 00), so parent-based samplers agree.
+ */
+export type TraceScope =
+  | { readonly sampled: true; readonly span: Span; readonly ctx: Context }
+  | { readonly sampled: false; carrier(): TraceCarrier }
+  | undefined;
+
 /** What the API layer reports. {@link noopApiTelemetry} does nothing. */
 export interface ApiTelemetry {
-  /** Server interceptors (extract W3C context, one SERVER span per call). */
+  /** Server interceptors (extract W3C context, one SERVER span per call, sampled or not). */
   readonly interceptors: readonly Interceptor[];
-  /** The trace context to carry onward: the active span's when tracing, else `fallback`. */
-  carrier(fallback: TraceCarrier): TraceCarrier;
-  /** Sets attributes on the active span. */
-  annotate(attrs: Attributes): void;
-  /** Runs `fn` in a child span of the active one. */
-  span<T>(name: string, attrs: Attributes, fn: () => Promise<T>): Promise<T>;
-  /** Runs the relay call `fn` in a CLIENT span, counting it and timing it. */
-  relay<T>(leader: string, fn: () => Promise<T>): Promise<T>;
+  /** The scope the server interceptor gave an RPC (read from its `HandlerContext.values`). */
+  scopeOf(values: ContextValues): TraceScope;
+  /** The trace context to carry onward from `scope`: `fallback` when this node does not trace. */
+  carrier(scope: TraceScope, fallback: TraceCarrier): TraceCarrier;
+  /** Sets attributes on the scope's span; `attrs` is called only when the call is sampled. */
+  annotate(scope: TraceScope, attrs: () => Attributes): void;
+  /** Runs `fn` in a child span of `scope` (when sampled). */
+  span<T>(
+    scope: TraceScope,
+    name: string,
+    attrs: Attributes,
+    fn: (scope: TraceScope) => Promise<T>,
+  ): Promise<T>;
+  /** Runs the relay call `fn` in a CLIENT span (when sampled), counting it and timing it. */
+  relay<T>(scope: TraceScope, leader: string, fn: (scope: TraceScope) => Promise<T>): Promise<T>;
   /**
    * Runs one call of a multiplexed session (`method`, e.g. `StoreService/Apply`; `relayed` when
    * a member relays it) in a SERVER span whose parent is the call's own trace context, as the
@@ -74,13 +92,12 @@ export interface ApiTelemetry {
     method: string,
     carrier: TraceCarrier,
     relayed: boolean,
-    fn: () => Promise<T>,
+    fn: (scope: TraceScope) => Promise<T>,
   ): Promise<T>;
-  /** A watch stream delivered an event at `index`. */
-  watchDelivered(index: number, collection: string): void;
+  /** A watch stream of `scope` delivered an event at `index`. */
+  watchDelivered(scope: TraceScope, index: number, collection: string): void;
 }
 
-const same = <T>(x: T): T => x;
 const nothing = (): undefined => undefined;
 
 /** The runtime hooks when telemetry is off. */
@@ -104,10 +121,11 @@ export const noopRaftTelemetry: RaftTelemetry = {
 /** The API hooks when telemetry is off. */
 export const noopApiTelemetry: ApiTelemetry = {
   interceptors: [],
-  carrier: same,
+  scopeOf: nothing,
+  carrier: (_scope, fallback) => fallback,
   annotate: nothing,
-  span: (_name, _attrs, fn) => fn(),
-  relay: (_leader, fn) => fn(),
-  serve: (_method, _carrier, _relayed, fn) => fn(),
+  span: (_scope, _name, _attrs, fn) => fn(undefined),
+  relay: (_scope, _leader, fn) => fn(undefined),
+  serve: (_method, _carrier, _relayed, fn) => fn(undefined),
   watchDelivered: nothing,
 };

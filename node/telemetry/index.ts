@@ -2,8 +2,15 @@ export { tracingConfigFromEnv, TelemetryConfigError } from "./config.js";
 export type { OtlpProtocol, TraceExporterKind, TracingConfig } from "./config.js";
 export { traceContextOfCommand } from "./entry-context.js";
 export { noopApiTelemetry, noopRaftTelemetry } from "./hooks.js";
-export type { ApiTelemetry, AppliedOutcome, HookToken, RaftTelemetry } from "./hooks.js";
-export { clientTraceInterceptor, serverTraceInterceptor } from "./interceptors.js";
+export type {
+  ApiTelemetry,
+  AppliedOutcome,
+  HookToken,
+  RaftTelemetry,
+  TraceScope,
+} from "./hooks.js";
+export { clientTraceInterceptor, serverTraceInterceptor, traceScopeKey } from "./interceptors.js";
+export { enterScope, parentOf } from "./scope.js";
 export { isLogLevel, jsonLogger, type LogLevel } from "./logger.js";
 export { NodeMetrics, startMetricsServer } from "./metrics.js";
 export type { MetricsServer, NodeStatus, NodeStatusSource } from "./metrics.js";

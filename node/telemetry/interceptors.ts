@@ -1,13 +1,8 @@
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
-import {
-  context,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Context,
-  type Span,
-} from "@opentelemetry/api";
-import type { Tracing } from "./tracing.js";
+import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { context, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import type { TraceScope } from "./hooks.js";
+import { enterScope } from "./scope.js";
+import type { TraceCarrier, Tracing } from "./tracing.js";
 
 /**
  * Connect interceptors carrying W3C trace context in headers (Connect, gRPC and gRPC-Web all
@@ -25,8 +20,8 @@ function failSpan(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: ce.rawMessage });
 }
 
-/** Wraps a response stream so that each next() runs in `ctx` and the span ends with it. */
-function streamIn<T>(ctx: Context, span: Span, it: AsyncIterable<T>): AsyncIterable<T> {
+/** Wraps a response stream so that the call's span ends with it (failed if it throws). */
+function endingWith<T>(span: Span, it: AsyncIterable<T>): AsyncIterable<T> {
   return {
     [Symbol.asyncIterator]() {
       const inner = it[Symbol.asyncIterator]();
@@ -40,7 +35,7 @@ function streamIn<T>(ctx: Context, span: Span, it: AsyncIterable<T>): AsyncItera
       return {
         async next() {
           try {
-            const r = await context.with(ctx, () => inner.next());
+            const r = await inner.next();
             if (r.done === true) end();
             return r;
           } catch (err) {
@@ -50,7 +45,7 @@ function streamIn<T>(ctx: Context, span: Span, it: AsyncIterable<T>): AsyncItera
         },
         async return(value?: unknown) {
           end();
-          const r = await context.with(ctx, () => inner.return?.(value));
+          const r = await inner.return?.(value);
           return r ?? { done: true, value: undefined };
         },
       };
@@ -58,41 +53,53 @@ function streamIn<T>(ctx: Context, span: Span, it: AsyncIterable<T>): AsyncItera
   };
 }
 
+/** Where the server interceptor leaves an RPC's scope for its handler (`HandlerContext.values`). */
+export const traceScopeKey = createContextKey<TraceScope>(undefined, {
+  description: "juraft trace scope",
+});
+
+/** The W3C headers of a request, as a carrier (empty when it has none). */
+function carrierOf(header: Headers): TraceCarrier {
+  const traceparent = header.get("traceparent");
+  if (traceparent === null) return {};
+  const tracestate = header.get("tracestate");
+  return tracestate === null ? { traceparent } : { traceparent, tracestate };
+}
+
 /**
- * Server side: extracts the caller's context from the headers and runs the handler in a SERVER
- * span `<service>/<method>` (its child spans, and entries it proposes, join the caller's trace).
+ * Server side: decides the RPC's scope from the caller's headers (see enterScope) and, when
+ * sampled, runs the handler in a SERVER span `<service>/<method>`. The handler reads the scope
+ * from its context values and passes it on explicitly (child spans, the relay, the log entry).
  */
 export function serverTraceInterceptor(tracing: Tracing, node: string): Interceptor {
   return (next) => async (req) => {
     const service = req.method.parent.typeName;
     if (untraced.has(service)) return next(req);
-    const parent = tracing.extract({
-      ...(req.header.has("traceparent")
-        ? { traceparent: req.header.get("traceparent") ?? "" }
-        : {}),
-      ...(req.header.has("tracestate") ? { tracestate: req.header.get("tracestate") ?? "" } : {}),
-    });
-    const span = tracing.tracer.startSpan(
-      `${service}/${req.method.name}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          "rpc.system": "connect_rpc",
-          "rpc.service": service,
-          "rpc.method": req.method.name,
-          "juraft.node": node,
+    const scope = enterScope(tracing, carrierOf(req.header), (parent) =>
+      tracing.tracer.startSpan(
+        `${service}/${req.method.name}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            "rpc.system": "connect_rpc",
+            "rpc.service": service,
+            "rpc.method": req.method.name,
+            "juraft.node": node,
+          },
         },
-      },
-      parent,
+        parent,
+      ),
     );
-    const ctx = trace.setSpan(parent, span);
+    req.contextValues.set(traceScopeKey, scope);
+    if (scope?.sampled !== true) return next(req);
+    const span = scope.span;
     try {
-      const res = await context.with(ctx, () => next(req));
+      const res = await next(req);
       if (!res.stream) {
         span.end();
         return res;
       }
-      return { ...res, message: streamIn(ctx, span, res.message) };
+      return { ...res, message: endingWith(span, res.message) };
     } catch (err) {
       failSpan(span, err);
       span.end();

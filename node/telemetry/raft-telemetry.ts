@@ -12,6 +12,7 @@ import type { Entry, Message, Role } from "../raft/index.js";
 import { traceContextOfCommand } from "./entry-context.js";
 import type { AppliedOutcome, HookToken, RaftTelemetry } from "./hooks.js";
 import type { NodeMetrics } from "./metrics.js";
+import { parentOf } from "./scope.js";
 import type { TraceCarrier, Tracing } from "./tracing.js";
 
 /** Attribute names (OpenTelemetry style: namespaced, snake_case). */
@@ -58,14 +59,15 @@ interface ApplyToken {
 }
 
 /**
- * Whether a W3C carrier names a sampled parent (traceparent `00-<trace>-<span>-<flags>`, bit 0 of
- * the flags). Unsampled entries skip every span call: the common case at a low ratio.
+ * Whether a W3C carrier names a sampled parent. Entries carry a context only when sampled (see
+ * {@link RaftSpans.propose}), so followers test an empty map: the common case at a low ratio.
  */
 export function sampledCarrier(carrier: TraceCarrier): boolean {
-  const tp = carrier["traceparent"];
-  if (tp?.length !== 55) return false;
-  return (parseInt(tp.slice(53, 55), 16) & 1) === 1;
+  return carrier["traceparent"] !== undefined && parentOf(carrier) === "sampled";
 }
+
+/** The trace context of an entry that is not traced. */
+const untracedEntry: TraceCarrier = Object.freeze({});
 
 /** Bounds the proposals followed at once (a leader that loses many keeps no garbage). */
 const MAX_PENDING = 100_000;
@@ -136,21 +138,33 @@ export class RaftSpans implements RaftTelemetry {
   }
 
   propose(txnId: string, carrier: TraceCarrier): TraceCarrier {
-    const started = performance.now();
     const t = this.#tracing;
-    // A caller that decided not to sample: followers see the same unsampled flag in the entry.
-    if (t === undefined || (carrier["traceparent"] !== undefined && !sampledCarrier(carrier))) {
-      this.#begun = { span: undefined, ctx: undefined, started };
+    if (t === undefined) {
+      this.#begun = this.#metrics === undefined ? undefined : this.#unsampled();
       return carrier;
     }
-    const span = this.#start("juraft.propose", t.extract(carrier), {
-      ...this.#base(),
-      [attr.txnId]: txnId,
-    });
+    // The caller decided (parent-based): an unsampled transaction records nothing anywhere and
+    // its entry carries no context, so followers do nothing for it either.
+    let parent: Context | undefined;
+    const from = parentOf(carrier);
+    if (from === "none") parent = t.rootContext();
+    else if (from === "sampled" || !t.parentBased) parent = t.extract(carrier);
+    const span =
+      parent === undefined
+        ? undefined
+        : this.#start("juraft.propose", parent, { ...this.#base(), [attr.txnId]: txnId });
+    if (span?.isRecording() !== true) {
+      this.#begun = this.#metrics === undefined ? undefined : this.#unsampled();
+      return untracedEntry;
+    }
     const ctx = trace.setSpan(ROOT_CONTEXT, span);
-    this.#begun = { span, ctx, started };
-    // Injected even when not sampled: followers then make the same (parent-based) decision.
+    this.#begun = { span, ctx, started: performance.now() };
     return t.inject(ctx);
+  }
+
+  /** A proposal followed for its metrics only. */
+  #unsampled(): { span: undefined; ctx: undefined; started: number } {
+    return { span: undefined, ctx: undefined, started: performance.now() };
   }
 
   proposed(index: number, term: number, done: Promise<AppliedOutcome>): void {

@@ -55,6 +55,7 @@ export async function startNodeTelemetry(o: {
       ? undefined
       : await startTracing(cfg, {
           instance: o.node,
+          ambient: false,
           ...(o.exporter !== undefined ? { exporter: o.exporter } : {}),
         });
   const metrics = o.metrics === true ? new NodeMetrics() : undefined;

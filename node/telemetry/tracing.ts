@@ -1,12 +1,13 @@
 import {
   context,
+  createContextKey,
   defaultTextMapGetter,
   defaultTextMapSetter,
   ROOT_CONTEXT,
   type Context,
   type Tracer,
 } from "@opentelemetry/api";
-import type { SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { Sampler, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { TracingConfig } from "./config.js";
 
 /** W3C trace context as it travels in headers and in Raft entries. */
@@ -19,6 +20,17 @@ export interface Tracing extends AsyncDisposable {
   extract(carrier: TraceCarrier): Context;
   /** Returns the W3C headers of `ctx`'s span (empty when it has none). */
   inject(ctx: Context): Record<string, string>;
+  /** Whether a span's sampling follows its parent's (parent-based samplers). */
+  readonly parentBased: boolean;
+  /**
+   * Decides whether a new trace (a root span) is sampled, before any span exists: returns the
+   * parent context to start the root span in, or undefined when the trace is not sampled. With a
+   * parent-based sampler the decision is the ratio's and an unsampled root costs nothing (no ids,
+   * no span); otherwise the SDK's sampler decides when the span starts (check isRecording()).
+   */
+  rootContext(): Context | undefined;
+  /** A W3C carrier naming a new, unsampled trace (for a decision made by rootContext()). */
+  unsampledCarrier(): Record<string, string>;
   /** Exports every finished span now. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -65,6 +77,18 @@ async function exporterOf(cfg: TracingConfig): Promise<SpanExporter> {
   }
 }
 
+/** Marks a root span that {@link Tracing.rootContext} already decided to sample. */
+const DECIDED = createContextKey("juraft.sampled-root");
+
+/** The root sampler of a parent-based provider: roots were decided (and sampled) up front. */
+const decidedRoot = (inner: Sampler, on: Sampler): Sampler => ({
+  shouldSample: (ctx, ...rest) =>
+    ctx.getValue(DECIDED) === true
+      ? on.shouldSample(ctx, ...rest)
+      : inner.shouldSample(ctx, ...rest),
+  toString: () => `DecidedRoot{${inner.toString()}}`,
+});
+
 /**
  * Starts a tracer provider for one node: exporter from `cfg` (or `exporter`, exported span by
  * span: tests), sampler parent-based ratio, resource service.name and service.instance.id.
@@ -72,14 +96,20 @@ async function exporterOf(cfg: TracingConfig): Promise<SpanExporter> {
  */
 export async function startTracing(
   cfg: TracingConfig,
-  opts: { instance: string; exporter?: SpanExporter },
+  opts: { instance: string; exporter?: SpanExporter; ambient?: boolean },
 ): Promise<Tracing> {
-  await ensureContextManager();
+  // Nodes pass spans explicitly (no AsyncLocalStorage, whose promise hooks tax every await in
+  // the process); the client library and the CLI follow the ambient context.
+  if (opts.ambient !== false) await ensureContextManager();
   const sdk = await import("@opentelemetry/sdk-trace-node");
   const { resourceFromAttributes } = await import("@opentelemetry/resources");
   const { W3CTraceContextPropagator } = await import("@opentelemetry/core");
-  const root = new sdk.TraceIdRatioBasedSampler(cfg.ratio);
-  const sampler = cfg.parentBased ? new sdk.ParentBasedSampler({ root }) : root;
+  const ratio = new sdk.TraceIdRatioBasedSampler(cfg.ratio);
+  const sampler = cfg.parentBased
+    ? new sdk.ParentBasedSampler({ root: decidedRoot(ratio, new sdk.AlwaysOnSampler()) })
+    : ratio;
+  const ids = new sdk.RandomIdGenerator();
+  const decided = ROOT_CONTEXT.setValue(DECIDED, true);
   const processor: SpanProcessor =
     opts.exporter !== undefined
       ? new sdk.SimpleSpanProcessor(opts.exporter)
@@ -102,6 +132,15 @@ export async function startTracing(
       propagator.inject(ctx, out, defaultTextMapSetter);
       return out;
     },
+    parentBased: cfg.parentBased,
+    rootContext: () => {
+      if (!cfg.parentBased) return ROOT_CONTEXT;
+      // Math.random, as the SDK's id generator: the same distribution as its trace id ratio.
+      return cfg.ratio >= 1 || Math.random() < cfg.ratio ? decided : undefined;
+    },
+    unsampledCarrier: () => ({
+      traceparent: `00-${ids.generateTraceId()}-${ids.generateSpanId()}-00`,
+    }),
     flush: () => provider.forceFlush(),
     shutdown,
     [Symbol.asyncDispose]: shutdown,

@@ -73,7 +73,7 @@ export async function applyTxn(
       {
         txnId,
         ops: req.ops,
-        traceContext: tel.carrier(scope, opts.traceContext),
+        traceContext: tel.entryContext(scope, opts.traceContext),
         timeMs: ctx.clock.now(),
       },
       opts.signal,

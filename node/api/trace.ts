@@ -11,7 +11,8 @@ export function scopeOf(ctx: ApiContext, hc: HandlerContext): TraceScope {
 
 /**
  * Returns the W3C trace context to carry into the log entry: the RPC's span's when this node
- * traces (its server span, a child of the caller's), else the request's own headers.
+ * traces and samples the call (its server span, a child of the caller's), none when it does not
+ * sample it, else (not tracing) the request's own headers.
  */
 export function traceContextOf(ctx: ApiContext, hc: HandlerContext): Record<string, string> {
   const out: Record<string, string> = {};
@@ -19,5 +20,5 @@ export function traceContextOf(ctx: ApiContext, hc: HandlerContext): Record<stri
     const v = hc.requestHeader.get(h);
     if (v !== null) out[h] = v;
   }
-  return { ...telemetryOf(ctx).carrier(scopeOf(ctx, hc), out) };
+  return { ...telemetryOf(ctx).entryContext(scopeOf(ctx, hc), out) };
 }

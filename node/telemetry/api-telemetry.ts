@@ -4,8 +4,11 @@ import { SpanKind, SpanStatusCode, type Attributes, type Span } from "@opentelem
 import type { ApiTelemetry, TraceScope } from "./hooks.js";
 import { serverTraceInterceptor, traceScopeKey } from "./interceptors.js";
 import type { NodeMetrics } from "./metrics.js";
-import { childScope, enterScope } from "./scope.js";
+import { decide, isScope, scopeOfSpan } from "./scope.js";
 import type { TraceCarrier, Tracing } from "./tracing.js";
+
+/** The trace context of an entry that is not traced. */
+const untraced: TraceCarrier = Object.freeze({});
 
 function fail(span: Span, err: unknown): void {
   span.recordException(err instanceof Error ? err : String(err));
@@ -53,20 +56,24 @@ export class ApiSpans implements ApiTelemetry {
     return scope.sampled ? t.inject(scope.ctx) : scope.carrier();
   }
 
+  entryContext(scope: TraceScope, fallback: TraceCarrier): TraceCarrier {
+    if (this.#tracing === undefined || scope === undefined) return fallback;
+    return scope.sampled ? this.#tracing.inject(scope.ctx) : untraced;
+  }
+
   annotate(scope: TraceScope, attrs: () => Attributes): void {
     if (scope?.sampled === true) scope.span.setAttributes(attrs());
   }
 
   #child(scope: TraceScope, name: string, kind: SpanKind, attrs: Attributes): TraceScope {
     const t = this.#tracing;
-    if (t === undefined) return scope;
-    return childScope(scope, (parent) =>
-      t.tracer.startSpan(
-        name,
-        { kind, attributes: { "juraft.node": this.#node, ...attrs } },
-        parent,
-      ),
+    if (t === undefined || scope?.sampled !== true) return scope;
+    const span = t.tracer.startSpan(
+      name,
+      { kind, attributes: { "juraft.node": this.#node, ...attrs } },
+      scope.ctx,
     );
+    return scopeOfSpan(t, scope.ctx, span);
   }
 
   serve<T>(
@@ -77,22 +84,23 @@ export class ApiSpans implements ApiTelemetry {
   ): Promise<T> {
     const t = this.#tracing;
     if (t === undefined) return fn(undefined);
-    const scope = enterScope(t, carrier, (parent) =>
-      t.tracer.startSpan(
-        method,
-        {
-          kind: SpanKind.SERVER,
-          attributes: {
-            "rpc.system": "connect_rpc",
-            "rpc.method": method,
-            "juraft.node": this.#node,
-            "juraft.session": true,
-            "juraft.relayed": relayed,
-          },
+    const parent = decide(t, carrier);
+    if (isScope(parent)) return fn(parent);
+    const span = t.tracer.startSpan(
+      method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "rpc.system": "connect_rpc",
+          "rpc.method": method,
+          "juraft.node": this.#node,
+          "juraft.session": true,
+          "juraft.relayed": relayed,
         },
-        parent,
-      ),
+      },
+      parent,
     );
+    const scope = scopeOfSpan(t, parent, span);
     return within(scope, fn);
   }
 

@@ -9,6 +9,7 @@ import type { TraceCarrier } from "./tracing.js";
 
 const TRACE_CONTEXT_FIELD = 3;
 const decoder = new TextDecoder();
+const none: TraceCarrier = Object.freeze({});
 
 /** A cursor over protobuf wire format; every read is bounds checked. */
 class Wire {
@@ -89,7 +90,8 @@ function mapEntry(w: Wire, start: number, end: number): [string, string] {
  * bytes are not a Command: telemetry never fails an entry).
  */
 export function traceContextOfCommand(data: Uint8Array): TraceCarrier {
-  const out: Record<string, string> = {};
+  // Allocated only for an entry that has one (at a low ratio almost none do).
+  let out: Record<string, string> | undefined;
   try {
     const w = new Wire(data);
     while (w.pos < w.end) {
@@ -97,12 +99,12 @@ export function traceContextOfCommand(data: Uint8Array): TraceCarrier {
       if (Math.floor(tag / 8) === TRACE_CONTEXT_FIELD && (tag & 7) === 2) {
         const [s, t] = w.bytes();
         const [k, v] = mapEntry(w, s, t);
-        out[k] = v;
+        (out ??= {})[k] = v;
       } else w.skip(tag & 7);
     }
   } catch (err) {
-    if (err instanceof RangeError) return {};
+    if (err instanceof RangeError) return none;
     throw err;
   }
-  return out;
+  return out ?? none;
 }

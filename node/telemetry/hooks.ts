@@ -72,6 +72,11 @@ export interface ApiTelemetry {
   scopeOf(values: ContextValues): TraceScope;
   /** The trace context to carry onward from `scope`: `fallback` when this node does not trace. */
   carrier(scope: TraceScope, fallback: TraceCarrier): TraceCarrier;
+  /**
+   * The trace context to store in a proposed entry: the scope's span's when sampled, none when
+   * not (followers then skip the entry), `fallback` when this node does not trace.
+   */
+  entryContext(scope: TraceScope, fallback: TraceCarrier): TraceCarrier;
   /** Sets attributes on the scope's span; `attrs` is called only when the call is sampled. */
   annotate(scope: TraceScope, attrs: () => Attributes): void;
   /** Runs `fn` in a child span of `scope` (when sampled). */
@@ -123,6 +128,7 @@ export const noopApiTelemetry: ApiTelemetry = {
   interceptors: [],
   scopeOf: nothing,
   carrier: (_scope, fallback) => fallback,
+  entryContext: (_scope, fallback) => fallback,
   annotate: nothing,
   span: (_scope, _name, _attrs, fn) => fn(undefined),
   relay: (_scope, _leader, fn) => fn(undefined),

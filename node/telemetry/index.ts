@@ -10,7 +10,7 @@ export type {
   TraceScope,
 } from "./hooks.js";
 export { clientTraceInterceptor, serverTraceInterceptor, traceScopeKey } from "./interceptors.js";
-export { enterScope, parentOf } from "./scope.js";
+export { parentOf } from "./scope.js";
 export { isLogLevel, jsonLogger, type LogLevel } from "./logger.js";
 export { NodeMetrics, startMetricsServer } from "./metrics.js";
 export type { MetricsServer, NodeStatus, NodeStatusSource } from "./metrics.js";

@@ -1,7 +1,7 @@
 import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { context, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import type { TraceScope } from "./hooks.js";
-import { enterScope } from "./scope.js";
+import { decide, isScope, scopeOfSpan } from "./scope.js";
 import type { TraceCarrier, Tracing } from "./tracing.js";
 
 /**
@@ -75,24 +75,27 @@ export function serverTraceInterceptor(tracing: Tracing, node: string): Intercep
   return (next) => async (req) => {
     const service = req.method.parent.typeName;
     if (untraced.has(service)) return next(req);
-    const scope = enterScope(tracing, carrierOf(req.header), (parent) =>
-      tracing.tracer.startSpan(
-        `${service}/${req.method.name}`,
-        {
-          kind: SpanKind.SERVER,
-          attributes: {
-            "rpc.system": "connect_rpc",
-            "rpc.service": service,
-            "rpc.method": req.method.name,
-            "juraft.node": node,
-          },
+    const parent = decide(tracing, carrierOf(req.header));
+    if (isScope(parent)) {
+      req.contextValues.set(traceScopeKey, parent);
+      return next(req);
+    }
+    const span = tracing.tracer.startSpan(
+      `${service}/${req.method.name}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "rpc.system": "connect_rpc",
+          "rpc.service": service,
+          "rpc.method": req.method.name,
+          "juraft.node": node,
         },
-        parent,
-      ),
+      },
+      parent,
     );
+    const scope = scopeOfSpan(tracing, parent, span);
     req.contextValues.set(traceScopeKey, scope);
     if (scope?.sampled !== true) return next(req);
-    const span = scope.span;
     try {
       const res = await next(req);
       if (!res.stream) {

@@ -144,15 +144,16 @@ export class RaftSpans implements RaftTelemetry {
       return carrier;
     }
     // The caller decided (parent-based): an unsampled transaction records nothing anywhere and
-    // its entry carries no context, so followers do nothing for it either.
-    let parent: Context | undefined;
-    const from = parentOf(carrier);
-    if (from === "none") parent = t.rootContext();
-    else if (from === "sampled" || !t.parentBased) parent = t.extract(carrier);
+    // its entry carries no context, so followers do nothing for it either. Proposals join the
+    // caller's trace and never start one (every API call has a decided scope).
+    const from = carrier["traceparent"] === undefined ? "none" : parentOf(carrier);
     const span =
-      parent === undefined
-        ? undefined
-        : this.#start("juraft.propose", parent, { ...this.#base(), [attr.txnId]: txnId });
+      from === "sampled" || (from === "unsampled" && !t.parentBased)
+        ? this.#start("juraft.propose", t.extract(carrier), {
+            ...this.#base(),
+            [attr.txnId]: txnId,
+          })
+        : undefined;
     if (span?.isRecording() !== true) {
       this.#begun = this.#metrics === undefined ? undefined : this.#unsampled();
       return untracedEntry;

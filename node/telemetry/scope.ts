@@ -15,49 +15,53 @@ export function parentOf(carrier: TraceCarrier): "sampled" | "unsampled" | "none
   return (parseInt(tp.slice(53, 55), 16) & 1) === 1 ? "sampled" : "unsampled";
 }
 
-/** An unsampled scope whose carrier is `carrier`, or a new unsampled trace made on demand. */
-function unsampled(tracing: Tracing, carrier: TraceCarrier | undefined): TraceScope {
-  let c = carrier;
-  return {
-    sampled: false,
-    carrier: () => (c ??= tracing.unsampledCarrier()),
-  };
+/**
+ * A call that is not sampled. Its carrier (for a relay) is the caller's, or a new unsampled
+ * trace made on first use: a call that is never relayed makes no ids at all.
+ */
+class Unsampled {
+  readonly sampled = false;
+  #carrier: TraceCarrier | undefined;
+  readonly #tracing: Tracing;
+
+  constructor(tracing: Tracing, carrier: TraceCarrier | undefined) {
+    this.#tracing = tracing;
+    this.#carrier = carrier;
+  }
+
+  carrier(): TraceCarrier {
+    return (this.#carrier ??= this.#tracing.unsampledCarrier());
+  }
 }
 
 /**
- * Decides the scope of a call arriving with `carrier`, the way a parent-based sampler would but
- * before any span exists: an unsampled parent, or a root the ratio leaves out, costs no span and
- * no ids. Otherwise `start(parent)` starts the call's span (the SDK's sampler has the last word
- * when it is not parent-based).
+ * Decides a call arriving with `carrier` the way a parent-based sampler would, but before any
+ * span exists: returns the unsampled scope (an unsampled parent, or a root the ratio leaves out:
+ * no span, no ids), or the parent context to start the call's span in.
  */
-export function enterScope(
-  tracing: Tracing,
-  carrier: TraceCarrier,
-  start: (parent: Context) => Span,
-): TraceScope {
-  let parent: Context | undefined;
+export function decide(tracing: Tracing, carrier: TraceCarrier): TraceScope | Context {
+  if (carrier["traceparent"] === undefined) {
+    return tracing.rootContext() ?? new Unsampled(tracing, undefined);
+  }
   switch (parentOf(carrier)) {
     case "unsampled":
-      if (tracing.parentBased) return unsampled(tracing, carrier);
-      parent = tracing.extract(carrier);
-      break;
+      if (tracing.parentBased) return new Unsampled(tracing, carrier);
+      return tracing.extract(carrier);
     case "sampled":
-      parent = tracing.extract(carrier);
-      break;
+      return tracing.extract(carrier);
     case "none":
-      parent = tracing.rootContext();
-      if (parent === undefined) return unsampled(tracing, undefined);
-      break;
+      return tracing.rootContext() ?? new Unsampled(tracing, undefined);
   }
-  const span = start(parent);
-  const ctx = trace.setSpan(parent, span);
-  if (!span.isRecording()) return unsampled(tracing, tracing.inject(ctx));
-  return { sampled: true, span, ctx };
 }
 
-/** Starts a child span of a sampled `scope` (undefined when it is not sampled). */
-export function childScope(scope: TraceScope, start: (parent: Context) => Span): TraceScope {
-  if (scope?.sampled !== true) return scope;
-  const span = start(scope.ctx);
-  return { sampled: true, span, ctx: trace.setSpan(scope.ctx, span) };
+/** Whether {@link decide} decided: the call is not sampled. */
+export function isScope(d: TraceScope | Context): d is TraceScope {
+  return d === undefined || d instanceof Unsampled;
+}
+
+/** The scope of a call whose `span` started in `parent` (the SDK's sampler had the last word). */
+export function scopeOfSpan(tracing: Tracing, parent: Context, span: Span): TraceScope {
+  const ctx = trace.setSpan(parent, span);
+  if (!span.isRecording()) return new Unsampled(tracing, tracing.inject(ctx));
+  return { sampled: true, span, ctx };
 }

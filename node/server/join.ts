@@ -54,7 +54,8 @@ export interface Joined {
 
 /**
  * Joins an existing cluster as a learner: find the leader through any endpoint, ask it to add
- * this node, retry (re-discovering endpoints) until it succeeds or `signal` aborts.
+ * this node, retry (re-discovering endpoints) until it succeeds or `signal` aborts. Rejects
+ * without retrying when the leader refuses for good (CLUSTER_MISMATCH, NAME_IN_USE).
  */
 export async function joinCluster(
   clients: PeerClients,
@@ -95,9 +96,12 @@ export async function joinCluster(
         o.logger.warn(
           `join through leader ${leader.id} at ${leader.address} failed (attempt ${attempt}): ${ce.message}`,
         );
+        // Final refusals: another cluster, or a member of this name that holds log entries
+        // (this node lost its data: it must be removed before the name can join again). The
+        // node exits saying so; an operator reads that from the pod's termination message.
+        const reason = ce.metadata.get("juraft-reason");
         if (
-          ce.rawMessage.includes("CLUSTER_MISMATCH") ||
-          ce.metadata.get("juraft-reason") === "CLUSTER_MISMATCH"
+          ["CLUSTER_MISMATCH", "NAME_IN_USE"].some((r) => reason === r || ce.rawMessage.includes(r))
         )
           throw err;
       }

@@ -7,6 +7,8 @@ export const NODE_PORT = 7070;
 export const FIELD_MANAGER = "juraft-operator";
 /** Name of the StatefulSet's volume claim template. */
 export const DATA_VOLUME = "data";
+/** Name of the node container in each pod. */
+export const NODE_CONTAINER = "juraft";
 
 /** A cluster's identity: what every builder needs from the resource. */
 export interface ClusterRef {

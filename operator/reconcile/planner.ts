@@ -33,6 +33,8 @@ export interface ObservedPod {
   readonly ready: boolean;
   /** Its volume is not the one the member was created on (lost or wiped PVC). */
   readonly volumeLost: boolean;
+  /** Its container restarted on an empty data directory (same PVC) and was refused its name. */
+  readonly dataWiped: boolean;
 }
 
 /** Everything the planner looks at. */
@@ -80,6 +82,9 @@ export type Step =
   | { readonly kind: "quorumLost"; readonly message: string }
   | { readonly kind: "converged"; readonly replicas: number };
 
+/** The pod's member lost its data: a replaced PVC or a wiped data directory. */
+const lostData = (p: ObservedPod): boolean => p.volumeLost || p.dataWiped;
+
 const wait = (reason: WaitReason, message: string): Step => ({ kind: "wait", reason, message });
 
 /** The next step towards the latched size (one member at a time). */
@@ -118,7 +123,7 @@ export function planMembership(input: PlanInput): Step {
   const ordinal = (m: ObservedMember): number | undefined => ordinalOfName(c, m.name);
   const healthy = (m: ObservedMember): boolean => {
     const p = podOf(ordinal(m));
-    return p !== undefined && p.ready && !p.volumeLost;
+    return p !== undefined && p.ready && !lostData(p);
   };
   const byOrdinal = [...raft.members].sort(
     (a, b) => (ordinal(a) ?? Infinity) - (ordinal(b) ?? Infinity),
@@ -142,8 +147,11 @@ export function planMembership(input: PlanInput): Step {
     return { kind: "removeMember", id: victim.id, name: victim.name };
   };
 
-  // A member whose volume was lost must not come back with its old id: remove it first.
-  const lost = byOrdinal.find((m) => podOf(ordinal(m))?.volumeLost === true);
+  // A member whose data was lost must not come back with its old id: remove it first.
+  const lost = byOrdinal.find((m) => {
+    const p = podOf(ordinal(m));
+    return p !== undefined && lostData(p);
+  });
   if (lost !== undefined) return remove(lost);
 
   const target = input.targetReplicas ?? voters.length;

@@ -9,6 +9,7 @@ import type { Kube } from "../kube/client.js";
 import { computeConditions } from "./conditions.js";
 import {
   DATA_VOLUME,
+  NODE_CONTAINER,
   clusterRef,
   ordinalOfName,
   quorumOf,
@@ -27,7 +28,14 @@ import { eventsFor } from "./events.js";
 import { PRUNABLE_KINDS, toPrune, type ObjectRef } from "./prune.js";
 import { planMembership, type ObservedRaft, type Step } from "./planner.js";
 import { statefulSet } from "./statefulset.js";
-import { recordedVolume, volumeLost, type ObservedVolume, type VolumeInput } from "./volumes.js";
+import {
+  dataWiped,
+  recordedVolume,
+  refusedMemberId,
+  volumeLost,
+  type ObservedVolume,
+  type VolumeInput,
+} from "./volumes.js";
 
 /** Membership calls to the juraft nodes (ClusterService), addressed through the peer DNS names. */
 export interface MemberAdmin {
@@ -87,6 +95,17 @@ export async function reconcile(
       : [{ ordinal: o, uid, deleting: p.metadata?.deletionTimestamp !== undefined }];
   });
   const podOrdinals = new Set(ordinals(pods.map((p) => p.metadata?.name)));
+  // The member id each pod's node was last refused for (it exited with no data: volumes.ts).
+  const refusedAs = new Map(
+    pods.flatMap((p): [number | undefined, string][] => {
+      const [o] = ordinals([p.metadata?.name]);
+      const s = p.status?.containerStatuses?.find((x) => x.name === NODE_CONTAINER);
+      const id = refusedMemberId(
+        s?.state?.terminated?.message ?? s?.lastState?.terminated?.message,
+      );
+      return o === undefined || id === undefined ? [] : [[o, id]];
+    }),
+  );
   const volumeInputs = new Map(
     (raft?.members ?? []).map((m): [string, VolumeInput] => {
       const o = ordinalOfName(c, m.name);
@@ -98,6 +117,7 @@ export async function reconcile(
           previous: status.members?.find((p) => p.id === m.id),
           volume: volumes.find((v) => v.ordinal === o),
           podExists: o !== undefined && podOrdinals.has(o),
+          refusedAs: refusedAs.get(o),
         },
       ];
     }),
@@ -105,6 +125,11 @@ export async function reconcile(
   const lostOrdinals = new Set(
     [...volumeInputs.values()].flatMap((v) =>
       volumeLost(v) && v.ordinal !== undefined ? [v.ordinal] : [],
+    ),
+  );
+  const wipedOrdinals = new Set(
+    [...volumeInputs.values()].flatMap((v) =>
+      dataWiped(v) && v.ordinal !== undefined ? [v.ordinal] : [],
     ),
   );
   const knownVoters = (status.members ?? []).filter((m) => m.role === "voter").length;
@@ -122,7 +147,14 @@ export async function reconcile(
             const [o] = ordinals([p.metadata?.name]);
             return o === undefined
               ? []
-              : [{ ordinal: o, ready: ready(p), volumeLost: lostOrdinals.has(o) }];
+              : [
+                  {
+                    ordinal: o,
+                    ready: ready(p),
+                    volumeLost: lostOrdinals.has(o),
+                    dataWiped: wipedOrdinals.has(o),
+                  },
+                ];
           }),
           pvcOrdinals: ordinals(
             pvcs.map((p) => p.metadata?.name),

@@ -5,6 +5,7 @@ import type { ResolvedSpec } from "../api/defaults.js";
 import { RECORDED_KEY } from "./objects.js";
 import {
   DATA_VOLUME,
+  NODE_CONTAINER,
   NODE_PORT,
   baseName,
   childMeta,
@@ -98,7 +99,7 @@ export function statefulSet(c: ClusterRef, spec: ResolvedSpec, replicas: number)
           },
           containers: [
             {
-              name: "juraft",
+              name: NODE_CONTAINER,
               image: spec.image,
               imagePullPolicy: spec.imagePullPolicy,
               command: ["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "juraft"],
@@ -108,6 +109,9 @@ export function statefulSet(c: ClusterRef, spec: ResolvedSpec, replicas: number)
               readinessProbe: { ...probe, failureThreshold: 3 },
               livenessProbe: { ...probe, initialDelaySeconds: 10, failureThreshold: 6 },
               resources: { ...spec.resources },
+              // A node that exits (e.g. refused rejoining after its data dir was wiped) leaves
+              // its last log lines as the termination message the operator reads.
+              terminationMessagePolicy: "FallbackToLogsOnError",
               securityContext: {
                 readOnlyRootFilesystem: true,
                 allowPrivilegeEscalation: false,

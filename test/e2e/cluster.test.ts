@@ -18,6 +18,7 @@ import {
   ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  Exec,
   KubeConfig,
   PortForward,
   V1Namespace,
@@ -100,7 +101,7 @@ if (reason !== undefined)
     return `127.0.0.1:${String((s.address() as AddressInfo).port)}`;
   }
 
-  it("runs the scenario: 3 -> 5 -> 3 -> (5 -> 3) -> 1 -> 3, a crash, a wiped volume", async () => {
+  it("runs the scenario: 3 -> 5 -> 3 -> (5 -> 3) -> 1 -> 3, a crash, wiped data, a wiped volume", async () => {
     const ns = Object.assign(new V1Namespace(), {
       metadata: Object.assign(new V1ObjectMeta(), { name: namespace }),
     });
@@ -156,6 +157,31 @@ if (reason !== undefined)
       async crash(pod) {
         await core.deleteNamespacedPod({ namespace, name: pod, gracePeriodSeconds: 0 });
       },
+      async wipeData(pod) {
+        // Empty /data under the running node, then stop it (SIGTERM to PID 1, the node: SIGKILL
+        // from inside the pod is ignored for PID 1); the kubelet restarts it on the same PVC.
+        const exec = new Exec(kc);
+        await new Promise<void>((resolve, reject) => {
+          exec
+            .exec(
+              namespace,
+              pod,
+              "juraft",
+              ["/bin/sh", "-c", "rm -rf /data/* /data/.[!.]*; kill -TERM 1"],
+              null,
+              null,
+              null,
+              false,
+              (st) => {
+                if (st.status === "Success") resolve();
+                else reject(new Error(`wipe data of ${pod}: ${st.message ?? "exec failed"}`));
+              },
+            )
+            .catch(reject);
+          // The container may stop before the status arrives; the step's checks judge the rest.
+          setTimeout(resolve, 20_000);
+        });
+      },
       async wipe(pod) {
         await core.deleteNamespacedPersistentVolumeClaim({ namespace, name: `data-${pod}` });
         await core.deleteNamespacedPod({ namespace, name: pod });
@@ -173,6 +199,6 @@ if (reason !== undefined)
     };
     const results = await runScenario(driver, { stepMs: 300_000 });
     process.stdout.write(`${JSON.stringify({ results })}\n`);
-    expect(results).toHaveLength(8);
+    expect(results).toHaveLength(9);
   });
 });

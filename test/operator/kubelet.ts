@@ -8,7 +8,7 @@
  * ConfigMap and per emptyDir) and the pod's DNS server. Deleting a PVC deletes its directory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -23,11 +23,13 @@ import type { Obj } from "./fake-resources.js";
 
 /** The parts of a pod template the kubelet reads. */
 interface Container {
+  name: string;
   command: string[];
   args: string[];
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   volumeMounts?: { name: string; mountPath: string }[];
   readinessProbe?: { timeoutSeconds?: number; failureThreshold?: number };
+  terminationMessagePolicy?: string;
 }
 interface PodSpec {
   containers: Container[];
@@ -54,6 +56,18 @@ interface Run {
   /** Consecutive failed probes (the probe's failureThreshold turns a ready pod not ready). */
   failures: number;
   readonly probe: { timeoutMs: number; failureThreshold: number };
+  /** Kept as the termination message when the container fails (FallbackToLogsOnError). */
+  readonly logsOnError: boolean;
+  readonly container: string;
+  exitRecorded: boolean;
+}
+
+/** `lastState.terminated` of a container status. */
+interface Terminated {
+  exitCode: number;
+  reason: string;
+  message?: string;
+  finishedAt: string;
 }
 
 const MAX_ORDINALS = 8;
@@ -143,6 +157,30 @@ export class Kubelet {
   /** Every container's output, per pod, across restarts. */
   readonly #history = new Map<string, string>();
 
+  /** Pods whose container must not be restarted now (their volume is being changed). */
+  readonly #held = new Set<string>();
+  /** The last termination of each pod's container, and its restart count. */
+  readonly #terminated = new Map<string, Terminated>();
+  readonly #restarts = new Map<string, number>();
+
+  /**
+   * Empties a pod's data directory under the same PVC: kills the container, deletes everything in
+   * the volume, and lets the kubelet restart it (a disk wiped under a running pod).
+   */
+  async wipeData(pod: string): Promise<void> {
+    const r = this.#runs.get(pod);
+    if (r === undefined) throw new Error(`wipe data of ${pod}: no container runs`);
+    this.#held.add(pod);
+    try {
+      r.child.kill("SIGKILL");
+      await r.exited;
+      const dir = join(this.#root, "volumes", r.volumeUid);
+      for (const f of await readdir(dir)) await rm(join(dir, f), { recursive: true, force: true });
+    } finally {
+      this.#held.delete(pod);
+    }
+  }
+
   /** `kill -9` of a pod's container: the kubelet restarts it (restartPolicy Always). */
   crash(pod: string): void {
     this.#runs.get(pod)?.child.kill("SIGKILL");
@@ -180,6 +218,8 @@ export class Kubelet {
     for (const [name, r] of this.#runs)
       if (!uids.has(r.podUid)) {
         this.#runs.delete(name);
+        this.#terminated.delete(name);
+        this.#restarts.delete(name);
         this.#terminate(r, 10);
       }
     for (const pod of pods) await this.#pod(pod);
@@ -240,6 +280,8 @@ export class Kubelet {
       return;
     }
     if (run !== undefined && run.child.exitCode === null && run.child.signalCode === null) return;
+    if (run !== undefined && !run.exitRecorded) this.#recordExit(run);
+    if (this.#held.has(name)) return;
     // A previous container of this pod name still exiting: wait (its volume is in use).
     if ([...this.#stopping].some((r) => r.pod === name)) return;
     if (run !== undefined && Date.now() - (this.#lastStart.get(name) ?? 0) < 1000) return;
@@ -322,6 +364,9 @@ export class Kubelet {
       stopping: false,
       ready: false,
       failures: 0,
+      logsOnError: container.terminationMessagePolicy === "FallbackToLogsOnError",
+      container: container.name,
+      exitRecorded: false,
       probe: {
         timeoutMs: (container.readinessProbe?.timeoutSeconds ?? 1) * 1000,
         failureThreshold: container.readinessProbe?.failureThreshold ?? 3,
@@ -333,10 +378,29 @@ export class Kubelet {
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
+    if (this.#runs.has(name)) this.#restarts.set(name, (this.#restarts.get(name) ?? 0) + 1);
     this.#runs.set(name, run);
     this.#lastStart.set(name, Date.now());
     this.starts.set(name, (this.starts.get(name) ?? 0) + 1);
     this.#setStatus(name, false);
+  }
+
+  /**
+   * Records a container's exit as the kubelet does: on failure with FallbackToLogsOnError the
+   * message is the log's tail (at most 80 lines and 2048 bytes).
+   */
+  #recordExit(r: Run): void {
+    r.exitRecorded = true;
+    r.ready = false;
+    const exitCode = r.child.exitCode ?? 137;
+    const tail = r.output.split("\n").slice(-80).join("\n").slice(-2048);
+    this.#terminated.set(r.pod, {
+      exitCode,
+      reason: exitCode === 0 ? "Completed" : "Error",
+      ...(exitCode !== 0 && r.logsOnError ? { message: tail } : {}),
+      finishedAt: new Date().toISOString(),
+    });
+    this.#setStatus(r.pod, false);
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds`; `done` runs once the process has exited. */
@@ -401,12 +465,24 @@ export class Kubelet {
     const cur = this.#api.get("pods", this.#ns, pod);
     if (cur === undefined || cur.metadata["deletionTimestamp"] !== undefined) return;
     const [host] = (this.#addresses.get(pod) ?? "").split(":");
+    const r = this.#runs.get(pod);
+    const last = this.#terminated.get(pod);
+    const running = r !== undefined && r.child.exitCode === null && r.child.signalCode === null;
     this.#api.put("pods", {
       ...cur,
       status: {
         phase: "Running",
         podIP: host,
         conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+        containerStatuses: [
+          {
+            name: r?.container ?? "",
+            ready,
+            restartCount: this.#restarts.get(pod) ?? 0,
+            state: running ? { running: {} } : { waiting: { reason: "CrashLoopBackOff" } },
+            ...(last !== undefined ? { lastState: { terminated: last } } : {}),
+          },
+        ],
       },
     });
   }

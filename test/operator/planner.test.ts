@@ -20,7 +20,13 @@ const learner = (o: number, matchIndex: number): ObservedMember => ({
   role: "learner",
 });
 const pods = (n: number, over: Partial<Record<number, Partial<ObservedPod>>> = {}): ObservedPod[] =>
-  Array.from({ length: n }, (_, o) => ({ ordinal: o, ready: true, volumeLost: false, ...over[o] }));
+  Array.from({ length: n }, (_, o) => ({
+    ordinal: o,
+    ready: true,
+    volumeLost: false,
+    dataWiped: false,
+    ...over[o],
+  }));
 const ords = (n: number): number[] => Array.from({ length: n }, (_, o) => o);
 
 /** A healthy cluster of n voters, leader db-0, StatefulSet and volumes at n, target and spec n. */
@@ -293,6 +299,47 @@ const table: [string, PlanInput, Step][] = [
     "wiped volume: the new learner (new id) is promoted when caught up",
     at(3, {}, [voter(0), voter(2), { ...learner(1, 100), id: "id1b" }]),
     { kind: "promote", id: "id1b", name: "db-1" },
+  ],
+  // Data directory wiped on the same PVC (the pod was refused its name: NAME_IN_USE)
+  [
+    "wiped data dir: remove the old member first",
+    at(3, { pods: pods(3, { 2: { dataWiped: true, ready: false } }) }),
+    { kind: "removeMember", id: "id2", name: "db-2" },
+  ],
+  [
+    "wiped data dir on the member still listed as leader: transfer leadership first",
+    at(3, { pods: pods(3, { 0: { dataWiped: true, ready: false } }) }),
+    { kind: "transferLeadership", from: "id0", to: "id1" },
+  ],
+  [
+    "wiped data dir but another voter is down -> wait, never lose quorum",
+    at(3, { pods: pods(3, { 1: { dataWiped: true, ready: false }, 2: { ready: false } }) }),
+    {
+      kind: "wait",
+      reason: "WouldLoseQuorum",
+      message: "removing db-1 would leave 1 healthy of 2 voters",
+    },
+  ],
+  [
+    "wiped data dirs on two of five: the first is removed (three healthy of four remain)",
+    at(5, {
+      pods: pods(5, { 3: { dataWiped: true, ready: false }, 4: { dataWiped: true, ready: false } }),
+    }),
+    { kind: "removeMember", id: "id3", name: "db-3" },
+  ],
+  [
+    "wiped data dir: old member removed -> the pod rejoins as a new learner",
+    at(3, { pods: pods(3, { 2: { ready: false } }) }, [voter(0), voter(1)]),
+    { kind: "addLearner", name: "db-2", address: "db-2.db-peers.ns.svc:7070" },
+  ],
+  [
+    "wiped data dir on a learner: removed without a quorum check",
+    at(3, { pods: pods(3, { 2: { dataWiped: true, ready: false } }) }, [
+      voter(0),
+      voter(1),
+      learner(2, 50),
+    ]),
+    { kind: "removeMember", id: "id2", name: "db-2" },
   ],
   [
     "one-member cluster lost its volume -> cannot remove (reported)",

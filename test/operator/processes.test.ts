@@ -71,7 +71,7 @@ function records(name: string): ZoneRecord[] | undefined {
   return undefined;
 }
 
-test("3 -> 5 -> 3 -> (5 -> 3) -> 1 -> 3, a crash and a wiped volume, with real nodes", async () => {
+test("3 -> 5 -> 3 -> (5 -> 3) -> 1 -> 3, a crash, a wiped data dir and volume, real nodes", async () => {
   const env = await fakeCluster();
   api = env.api;
   const kc = env.kc;
@@ -157,6 +157,7 @@ test("3 -> 5 -> 3 -> (5 -> 3) -> 1 -> 3, a crash and a wiped volume, with real n
       k.crash(pod);
       return Promise.resolve();
     },
+    wipeData: (pod) => k.wipeData(pod),
     wipe: (pod) => {
       api.remove("persistentvolumeclaims", NS, `data-${pod}`);
       api.remove("pods", NS, pod);
@@ -188,6 +189,7 @@ test("3 -> 5 -> 3 -> (5 -> 3) -> 1 -> 3, a crash and a wiped volume, with real n
     "scale 3 -> 1",
     "scale 1 -> 3",
     `crash ${results[6]?.step.slice("crash ".length) ?? ""}`,
+    `wipe data of ${results[7]?.step.slice("wipe data of ".length) ?? ""}`,
     "wipe db-1",
   ]);
   expect(results.at(-1)?.acked).toBeGreaterThan(20);

@@ -2,7 +2,8 @@
  * The operator's end-to-end scenario, run against any cluster through a {@link ClusterDriver}:
  * the fake API server with real node processes (test/operator/processes.test.ts) or a real
  * Kubernetes cluster (test/e2e). Create 3 members and write, scale to 5, to 3, 3 -> 5 -> 3 in
- * quick succession, to 1 and back to 3, crash a pod, wipe a pod's volume; after each step Raft
+ * quick succession, to 1 and back to 3, crash a pod, wipe a pod's data directory (same PVC), wipe
+ * a pod's volume (new PVC); after each step Raft
  * membership equals the spec, no acknowledged write is lost, and the status says so.
  */
 import type { JuraftClient } from "../../node/client/index.js";
@@ -27,6 +28,8 @@ export interface ClusterDriver {
   client(): JuraftClient;
   /** Kills a pod's container (SIGKILL); it is restarted on the same volume. */
   crash(pod: string): Promise<void>;
+  /** Empties a pod's data directory and restarts its container, keeping its PVC. */
+  wipeData(pod: string): Promise<void>;
   /** Deletes a pod's PVC and the pod: it comes back on an empty volume. */
   wipe(pod: string): Promise<void>;
   /** What to print when a step times out. */
@@ -261,9 +264,21 @@ export async function runScenario(d: ClusterDriver, limits: ScenarioLimits): Pro
   if (JSON.stringify(afterCrash.map((m) => m.id)) !== JSON.stringify(before.map((m) => m.id)))
     throw new Error("a crashed member came back with another id");
 
+  // A data directory wiped under the same PVC (the leader's): the node is refused its name, the
+  // old member is removed and the pod rejoins with a new id.
+  const wipedLeader = (await d.get())?.status?.leader ?? `${d.name}-2`;
+  const leaderId = afterCrash.find((m) => m.name === wipedLeader)?.id;
+  await step(`wipe data of ${wipedLeader}`, 3, () => d.wipeData(wipedLeader));
+  const afterData = (await d.get())?.status?.members ?? [];
+  const rejoinedId = afterData.find((m) => m.name === wipedLeader)?.id;
+  if (leaderId === undefined || rejoinedId === undefined || rejoinedId === leaderId)
+    throw new Error(
+      `${wipedLeader} should rejoin with a new id (was ${String(leaderId)}, now ${String(rejoinedId)})`,
+    );
+
   // A wiped volume: the old member is removed and the pod rejoins with a new id.
   const victim = `${d.name}-1`;
-  const oldId = afterCrash.find((m) => m.name === victim)?.id;
+  const oldId = afterData.find((m) => m.name === victim)?.id;
   await step(`wipe ${victim}`, 3, () => d.wipe(victim));
   const afterWipe = (await d.get())?.status;
   const newId = afterWipe?.members?.find((m) => m.name === victim)?.id;

@@ -1,3 +1,4 @@
+import { join as joinPath } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { JuraftClient } from "../../node/client/index.js";
 import { parseEndpoints } from "../../node/cluster/discovery.js";
@@ -63,6 +64,12 @@ describe("three in-process nodes over loopback with RocksDB", () => {
     const wiped = client.cluster(a.address).join({ name: "b", address: b.address, nodeId: 12345n });
     await expect(wiped).rejects.toMatchObject({ code: Code.AlreadyExists });
     await expect(wiped).rejects.toThrow(/NAME_IN_USE|remove it first/);
+    // A node started under that name on an empty data directory gives up at once (it would be
+    // refused forever), naming the member to remove.
+    const wipedNode = startNode(joinPath(dir.dir, "wiped"), "b", { join });
+    await expect(wipedNode).rejects.toThrow(
+      new RegExp(`member ${b.identity.id.toString()} has that name`),
+    );
 
     // Restart a follower: it comes back from its RocksDB log with everything.
     await c.stop();

@@ -85,13 +85,17 @@ export function clusterService(ctx: ApiContext): ServiceImpl<typeof ClusterServi
       if (existing !== undefined && existing !== req.nodeId) {
         // Pre-registered with AddLearner (it never replicated anything): the joiner adopts that
         // id. A member that did replicate and now joins with a new id lost its data: ids are
-        // never reused (DESIGN.md §6), so the old member must be removed first.
-        const match = ctx.runtime.status().progress?.get(existing)?.match ?? 0;
-        if (match > 0) {
+        // never reused (DESIGN.md §6), so the old member must be removed first. A voter was
+        // never a mere placeholder (pre-registered members are learners), and a leader elected
+        // since knows no match for a member that is down: both count as having replicated.
+        const st = ctx.runtime.status();
+        const match = st.progress?.get(existing)?.match ?? 0;
+        const voter = [...st.config.voters, ...st.config.votersOutgoing].includes(existing);
+        if (match > 0 || voter) {
           throw new ClusterError(
             Code.AlreadyExists,
             "NAME_IN_USE",
-            `join ${req.name}: member ${existing} has that name and holds log entries up to ${match}; remove it first (a member that lost its data joins as a new member)`,
+            `join ${req.name}: member ${existing} has that name and ${voter ? "is a voter" : `holds log entries up to ${match}`}; remove it first (a member that lost its data joins as a new member)`,
           );
         }
         nodeId = existing;

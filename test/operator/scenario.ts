@@ -268,7 +268,18 @@ export async function runScenario(d: ClusterDriver, limits: ScenarioLimits): Pro
   // old member is removed and the pod rejoins with a new id.
   const wipedLeader = (await d.get())?.status?.leader ?? `${d.name}-2`;
   const leaderId = afterCrash.find((m) => m.name === wipedLeader)?.id;
-  await step(`wipe data of ${wipedLeader}`, 3, () => d.wipeData(wipedLeader));
+  const idOf = async (pod: string): Promise<string | undefined> =>
+    (await d.get())?.status?.members?.find((m) => m.name === pod)?.id;
+  await step(`wipe data of ${wipedLeader}`, 3, async () => {
+    await d.wipeData(wipedLeader);
+    // The status still shows the old member until the operator has seen the refusal.
+    await until(
+      `${wipedLeader} replaced`,
+      async () => (await idOf(wipedLeader)) !== leaderId,
+      limits.stepMs,
+      100,
+    );
+  });
   const afterData = (await d.get())?.status?.members ?? [];
   const rejoinedId = afterData.find((m) => m.name === wipedLeader)?.id;
   if (leaderId === undefined || rejoinedId === undefined || rejoinedId === leaderId)

@@ -79,4 +79,29 @@ describe("three in-process nodes over loopback with RocksDB", () => {
     expect(c2.identity.id).toBe(c.identity.id);
     await until("c2 caught up", () => c2.runtime.store.get("machines", "1") !== undefined);
   }, 60_000);
+
+  test("a voter that lost its data is refused its name by a leader elected since", async () => {
+    const sub = `${dir.dir}/refused`;
+    const a = await startNode(sub, "a");
+    nodes.push(a);
+    await until("a leads", () => a.runtime.status().role === "leader");
+    const join = parseEndpoints(a.address);
+    const b = await startNode(sub, "b", { join });
+    nodes.push(b);
+    const c = await startNode(sub, "c", { join });
+    nodes.push(c);
+    await until("three voters", () => a.runtime.status().config.voters.length === 3);
+    await c.stop();
+    nodes.splice(nodes.indexOf(c), 1);
+    // A new leader knows no match for the member that is down; it must still refuse to hand its
+    // id to a joiner with an empty log (that would forget the votes it cast).
+    const from = a.runtime.status().role === "leader" ? a : b;
+    const to = from === a ? b : a;
+    await using client = new JuraftClient({ endpoints: [from.address] });
+    await client.cluster(from.address).transferLeadership({ nodeId: to.identity.id });
+    await until("a new leader", () => to.runtime.status().role === "leader");
+    expect(to.runtime.status().progress?.get(c.identity.id)?.match ?? 0).toBe(0);
+    const rejoin = client.cluster(to.address).join({ name: "c", address: "x:1", nodeId: 999n });
+    await expect(rejoin).rejects.toThrow(`member ${c.identity.id.toString()} has that name`);
+  }, 60_000);
 });

@@ -16,6 +16,7 @@ import {
 } from "@kubernetes/client-node";
 import { GROUP, PLURAL, VERSION } from "./api/types.js";
 import { NodeAdmin } from "./cluster/admin.js";
+import { secretCredentials } from "./cluster/credentials.js";
 import { Kube } from "./kube/client.js";
 import { Informer, type ListFn } from "./kube/informer.js";
 import { LeaderElector } from "./kube/leader-election.js";
@@ -43,7 +44,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const kc = new KubeConfig();
 kc.loadFromDefault();
 const kube = new Kube(kc);
-const admin = new NodeAdmin({ sleep });
+const admin = new NodeAdmin({
+  sleep,
+  credentials: secretCredentials(async (ns, name) => (await kube.getSecret(ns, name))?.data),
+});
 let ready = false;
 http
   .createServer((req, res) => {

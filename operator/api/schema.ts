@@ -76,9 +76,20 @@ const spec: Schema = {
     txnMode: { ...str("Transaction semantics of a new cluster."), enum: ["client", "server"] },
     tls: {
       type: "object",
-      description: "TLS (reserved: not served by the node yet).",
+      description: "TLS: TLS on the client port, mutual TLS between members on the peer port 7071.",
       required: ["secretName"],
-      properties: { secretName: str("Secret with tls.crt, tls.key and ca.crt.") },
+      properties: {
+        secretName: str(
+          "Secret with the members' tls.crt and tls.key (DNS names *.NAME-peers.NS.svc and NAME.NS.svc, server and client use) and ca.crt.",
+        ),
+        clientSecretName: str(
+          "Secret with the tls.crt, tls.key and ca.crt the operator presents to the nodes; default secretName.",
+        ),
+        clientAuth: {
+          type: "boolean",
+          description: "Clients must present a certificate signed by ca.crt; default true.",
+        },
+      },
     },
     tracing: {
       type: "object",

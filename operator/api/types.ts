@@ -47,10 +47,24 @@ export interface RaftSpec {
   readonly catchUpLag?: number;
 }
 
-/** TLS for the client and peer port (reserved: the node does not serve TLS yet). */
+/**
+ * TLS: the client port serves TLS, members talk mutual TLS on a separate peer port (7071).
+ * Secrets are of type `kubernetes.io/tls` with `ca.crt` (what cert-manager writes).
+ */
 export interface TlsSpec {
-  /** Secret with `tls.crt`, `tls.key` and `ca.crt`. */
+  /**
+   * Secret with the members' `tls.crt` and `tls.key` (one certificate for every member, with
+   * `*.NAME-peers.NAMESPACE.svc` and `NAME.NAMESPACE.svc` among its DNS names, usable for server
+   * and client authentication) and `ca.crt`, the CA members and clients verify.
+   */
   readonly secretName: string;
+  /**
+   * Secret (same namespace) with the `tls.crt`, `tls.key` and `ca.crt` the operator presents
+   * to the nodes' client port. Default: `secretName`.
+   */
+  readonly clientSecretName?: string;
+  /** Clients must present a certificate signed by `ca.crt` (`--tls-ca`). Default true. */
+  readonly clientAuth?: boolean;
 }
 
 /** OpenTelemetry tracing. */

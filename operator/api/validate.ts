@@ -7,6 +7,10 @@ export interface Validation {
   readonly warnings: readonly string[];
 }
 
+/** A DNS-1123 subdomain, as Secret names are (at most 253 characters). */
+const SECRET_NAME =
+  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 const isPositiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
 
 /** Checks a spec beyond what the OpenAPI schema enforces (and repeats its key rules). */
@@ -37,7 +41,10 @@ export function validateSpec(spec: JuraftClusterSpec): Validation {
     errors.push(`spec.tracing.otlpEndpoint must be an http(s) URL, got ${tracing.otlpEndpoint}`);
   if (storage?.size !== undefined && !/^[0-9]+(\.[0-9]+)?([KMGTPE]i?)?$/.test(storage.size))
     errors.push(`spec.storage.size must be a quantity such as 1Gi, got ${storage.size}`);
-  if (spec.tls !== undefined)
-    warnings.push("spec.tls is reserved: the node does not serve TLS yet, so it is ignored");
+  for (const key of ["secretName", "clientSecretName"] as const) {
+    const v = spec.tls?.[key];
+    if (v !== undefined && !SECRET_NAME.test(v))
+      errors.push(`spec.tls.${key} must be a Secret name (DNS-1123 subdomain), got ${v}`);
+  }
   return { errors, warnings };
 }

@@ -1,6 +1,7 @@
 /**
  * The operator's MemberAdmin over the nodes' ClusterService (Connect/gRPC on the node port),
- * reaching members by their stable peer DNS names.
+ * reaching members by their stable peer DNS names; over TLS with a client certificate when the
+ * cluster has spec.tls.
  */
 import { ConnectError } from "@connectrpc/connect";
 import { JuraftClient } from "../../node/client/index.js";
@@ -8,6 +9,7 @@ import { MemberRole } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
 import { memberAddress, type ClusterRef } from "../reconcile/names.js";
 import type { ObservedRaft } from "../reconcile/planner.js";
 import type { MemberAdmin } from "../reconcile/reconciler.js";
+import type { ClientTls } from "./credentials.js";
 
 const CALL = { timeoutMs: 5000 };
 
@@ -19,6 +21,8 @@ export interface NodeAdminOptions {
    * a test that runs the pods as local processes maps them to the loopback ports it chose.
    */
   readonly translate?: (address: string) => string;
+  /** The client certificate for a TLS cluster (see credentials.ts); default: none (h2c). */
+  readonly credentials?: (c: ClusterRef) => Promise<ClientTls | undefined>;
 }
 
 /** MemberAdmin talking to real juraft nodes. */
@@ -27,10 +31,12 @@ export class NodeAdmin implements MemberAdmin {
   readonly #known = new Map<string, number>();
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #translate: (address: string) => string;
+  readonly #credentials: (c: ClusterRef) => Promise<ClientTls | undefined>;
 
   constructor(o: NodeAdminOptions) {
     this.#sleep = o.sleep;
     this.#translate = o.translate ?? ((a) => a);
+    this.#credentials = o.credentials ?? (() => Promise.resolve(undefined));
   }
 
   #count(c: ClusterRef): number {
@@ -45,7 +51,12 @@ export class NodeAdmin implements MemberAdmin {
     const endpoints = Array.from({ length: Math.max(replicas, 1) }, (_, o) =>
       this.#translate(memberAddress(c, o)),
     );
-    const client = new JuraftClient({ endpoints });
+    const tls = await this.#credentials(c);
+    if (c.tls !== undefined && tls === undefined)
+      throw new Error(
+        `call the members of ${c.namespace}/${c.name}: TLS but no client certificate`,
+      );
+    const client = new JuraftClient({ endpoints, ...(tls !== undefined ? { tls } : {}) });
     try {
       return await fn(client, await client.leaderAddress(AbortSignal.timeout(CALL.timeoutMs)));
     } finally {

@@ -13,6 +13,7 @@ import {
   type KubernetesObject,
   type V1PersistentVolumeClaim,
   type V1Pod,
+  type V1Secret,
   type V1StatefulSet,
 } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
@@ -122,6 +123,11 @@ export class Kube {
   /** The StatefulSet, or undefined. */
   getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined> {
     return orUndefined(this.#apps.readNamespacedStatefulSet({ namespace, name }));
+  }
+
+  /** A Secret, or undefined. */
+  getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return orUndefined(this.#core.readNamespacedSecret({ namespace, name }));
   }
 
   /** Pods matching a label selector. */

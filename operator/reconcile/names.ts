@@ -1,8 +1,12 @@
 /** Names, labels and identities of a JuraftCluster's children (pure). */
 import { API_VERSION, KIND, type JuraftCluster } from "../api/types.js";
 
-/** The node's gRPC port (clients, peers and health). */
+/** The node's gRPC port (clients and health; peers too unless TLS splits them off). */
 export const NODE_PORT = 7070;
+/** The members' port with TLS (`--peer-listen`, mutual TLS), as etcd's 2379/2380 pair. */
+export const PEER_PORT = 7071;
+/** Prometheus `/metrics` (`--metrics-listen`), plain HTTP. */
+export const METRICS_PORT = 9090;
 /** Field manager of every server-side apply. */
 export const FIELD_MANAGER = "juraft-operator";
 /** Name of the StatefulSet's volume claim template. */
@@ -10,11 +14,23 @@ export const DATA_VOLUME = "data";
 /** Name of the node container in each pod. */
 export const NODE_CONTAINER = "juraft";
 
+/** TLS of a cluster (spec.tls with defaults). */
+export interface ClusterTls {
+  /** Secret with every member's `tls.crt`, `tls.key` and the cluster CA `ca.crt`. */
+  readonly secretName: string;
+  /** Secret with the certificate the operator presents to the nodes (and `ca.crt`). */
+  readonly clientSecretName: string;
+  /** Clients of the client port must present a certificate signed by `ca.crt`. */
+  readonly clientAuth: boolean;
+}
+
 /** A cluster's identity: what every builder needs from the resource. */
 export interface ClusterRef {
   readonly name: string;
   readonly namespace: string;
   readonly uid: string;
+  /** Present when the members talk TLS (client port, and peers on {@link PEER_PORT}). */
+  readonly tls?: ClusterTls;
 }
 
 /** The identity of a JuraftCluster (throws if it has no namespace or uid yet). */
@@ -22,7 +38,21 @@ export function clusterRef(c: JuraftCluster): ClusterRef {
   const { name, namespace, uid } = c.metadata;
   if (namespace === undefined || uid === undefined)
     throw new Error(`JuraftCluster ${name}: metadata.namespace and metadata.uid are required`);
-  return { name, namespace, uid };
+  const tls = c.spec.tls;
+  return {
+    name,
+    namespace,
+    uid,
+    ...(tls !== undefined
+      ? {
+          tls: {
+            secretName: tls.secretName,
+            clientSecretName: tls.clientSecretName ?? tls.secretName,
+            clientAuth: tls.clientAuth ?? true,
+          },
+        }
+      : {}),
+  };
 }
 
 /** Headless Service giving each pod a stable peer DNS name. */
@@ -36,9 +66,12 @@ export const podName = (c: ClusterRef, ordinal: number): string => `${c.name}-${
 /** PVC of an ordinal, as the StatefulSet controller names it. */
 export const pvcName = (c: ClusterRef, ordinal: number): string =>
   `${DATA_VOLUME}-${c.name}-${ordinal}`;
-/** The address a member advertises (its stable DNS name through the headless Service). */
+/** A member's client address (its stable DNS name through the headless Service). */
 export const memberAddress = (c: ClusterRef, ordinal: number): string =>
   `${podName(c, ordinal)}.${headlessName(c)}.${c.namespace}.svc:${NODE_PORT}`;
+/** The address a member advertises to the others: the peer port with TLS, else the one port. */
+export const memberPeerAddress = (c: ClusterRef, ordinal: number): string =>
+  `${podName(c, ordinal)}.${headlessName(c)}.${c.namespace}.svc:${c.tls !== undefined ? PEER_PORT : NODE_PORT}`;
 /** The Raft cluster id: includes the UID so a stale volume of a same-named cluster cannot join. */
 export const clusterIdOf = (c: ClusterRef): string => `${c.name}-${c.uid}`;
 

@@ -3,9 +3,12 @@ import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/Netw
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IService } from "kubernetes-models/v1/Service";
+import type { IServicePort } from "kubernetes-models/v1/ServicePort";
 import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import {
+  METRICS_PORT,
   NODE_PORT,
+  PEER_PORT,
   baseName,
   childMeta,
   clusterIdOf,
@@ -16,9 +19,11 @@ import {
   type ClusterRef,
 } from "./names.js";
 
-const ports = [
-  { name: "grpc", port: NODE_PORT, targetPort: "grpc", appProtocol: "kubernetes.io/h2c" },
-];
+/** The client port (h2c, or h2 over TLS). */
+const clientPort = (c: ClusterRef): IServicePort =>
+  c.tls === undefined
+    ? { name: "grpc", port: NODE_PORT, targetPort: "grpc", appProtocol: "kubernetes.io/h2c" }
+    : { name: "grpc", port: NODE_PORT, targetPort: "grpc" };
 
 /** Headless Service for peer DNS; not-ready pods are published so a quorum can form. */
 export function headlessService(c: ClusterRef): IService {
@@ -30,7 +35,11 @@ export function headlessService(c: ClusterRef): IService {
       clusterIP: "None",
       publishNotReadyAddresses: true,
       selector: selectorLabels(c),
-      ports,
+      // With TLS members meet on the peer port: its SRV name `_peer._tcp.NAME-peers.NS.svc`.
+      ports: [
+        clientPort(c),
+        ...(c.tls !== undefined ? [{ name: "peer", port: PEER_PORT, targetPort: "peer" }] : []),
+      ],
     },
   };
 }
@@ -41,7 +50,7 @@ export function clientService(c: ClusterRef): IService {
     apiVersion: "v1",
     kind: "Service",
     metadata: childMeta(c, baseName(c)),
-    spec: { type: "ClusterIP", selector: selectorLabels(c), ports },
+    spec: { type: "ClusterIP", selector: selectorLabels(c), ports: [clientPort(c)] },
   };
 }
 
@@ -99,8 +108,9 @@ export const OPERATOR_POD_LABELS: Readonly<Record<string, string>> = {
 
 /**
  * NetworkPolicy (optional): the node port admits only the cluster's own pods (Raft peers), the
- * operator (membership calls, from any namespace) and the pods carrying `clientLabels`. Kubelet
- * probes come from the node and are not subject to it.
+ * operator (membership calls, from any namespace) and the pods carrying `clientLabels`; the TLS
+ * peer port only the cluster's pods; the metrics port anyone. Kubelet probes come from the node
+ * and are not subject to it.
  */
 export function networkPolicy(
   c: ClusterRef,
@@ -122,6 +132,16 @@ export function networkPolicy(
           ],
           ports: [{ protocol: "TCP", port: NODE_PORT }],
         },
+        ...(c.tls !== undefined
+          ? [
+              {
+                from: [{ podSelector: { matchLabels: selectorLabels(c) } }],
+                ports: [{ protocol: "TCP" as const, port: PEER_PORT }],
+              },
+            ]
+          : []),
+        // Prometheus may run anywhere; /metrics is read-only.
+        { ports: [{ protocol: "TCP" as const, port: METRICS_PORT }] },
       ],
     },
   };

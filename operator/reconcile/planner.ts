@@ -4,7 +4,14 @@
  * observation, so a crash between steps only repeats an observation, never a decision.
  */
 import type { MemberRole } from "../api/types.js";
-import { clusterIdOf, memberAddress, ordinalOfName, podName, pvcName, quorumOf } from "./names.js";
+import {
+  clusterIdOf,
+  memberPeerAddress,
+  ordinalOfName,
+  podName,
+  pvcName,
+  quorumOf,
+} from "./names.js";
 import type { ClusterRef } from "./names.js";
 
 /** A Raft member as the leader reports it. */
@@ -176,7 +183,7 @@ export function planMembership(input: PlanInput): Step {
     // A volume left over from an earlier member of this ordinal would bring an old identity.
     if (input.pvcOrdinals.includes(o) && podOf(o) === undefined && sts <= o)
       return { kind: "deletePvc", name: pvcName(c, o) };
-    return { kind: "addLearner", name: podName(c, o), address: memberAddress(c, o) };
+    return { kind: "addLearner", name: podName(c, o), address: memberPeerAddress(c, o) };
   }
   // Scale down: the highest ordinal beyond the target leaves first.
   const extra = voters.filter((m) => (ordinal(m) ?? Infinity) >= target).reverse();

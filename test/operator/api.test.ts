@@ -55,10 +55,14 @@ describe("validateSpec", () => {
       ["spec.storage.size must be a quantity such as 1Gi, got lots"],
       [],
     ],
+    [{ tls: { secretName: "s", clientSecretName: "op", clientAuth: false } }, [], []],
     [
-      { tls: { secretName: "s" } },
+      { tls: { secretName: "Bad_Name", clientSecretName: "" } },
+      [
+        "spec.tls.secretName must be a Secret name (DNS-1123 subdomain), got Bad_Name",
+        "spec.tls.clientSecretName must be a Secret name (DNS-1123 subdomain), got ",
+      ],
       [],
-      ["spec.tls is reserved: the node does not serve TLS yet, so it is ignored"],
     ],
   ])("%j", (spec, errors, warnings) => {
     expect(validateSpec(spec)).toEqual({ errors, warnings });

@@ -3,6 +3,7 @@ import type { JuraftCluster } from "../../operator/api/types.js";
 import {
   clusterRef,
   memberAddress,
+  memberPeerAddress,
   ordinalOfName,
   quorumOf,
   selectorString,
@@ -88,6 +89,7 @@ describe("desired objects", () => {
       "--name=$(POD_NAME)",
       "--advertise=$(POD_NAME).db-peers.prod.svc:7070",
       "--peers-dns=db-peers.prod.svc:7070",
+      "--metrics-listen=0.0.0.0:9090",
       "--cluster-id=db-1234-abcd",
       "--manual-promotion",
       "--mode=client",
@@ -96,6 +98,16 @@ describe("desired objects", () => {
       "--snapshot-trailing=1000",
     ]);
     expect(ctr?.command).toEqual(["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "juraft"]);
+    expect(ctr?.terminationMessagePolicy).toBe("FallbackToLogsOnError");
+    expect(ctr?.ports).toEqual([
+      { name: "grpc", containerPort: 7070 },
+      { name: "metrics", containerPort: 9090 },
+    ]);
+    expect(s?.template.metadata?.annotations).toEqual({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "9090",
+      "prometheus.io/path": "/metrics",
+    });
     expect(ctr?.readinessProbe?.grpc).toEqual({ port: 7070 });
     expect(ctr?.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,
@@ -128,6 +140,99 @@ describe("desired objects", () => {
     expect(() => {
       validateK8s(bad);
     }).toThrow();
+  });
+});
+
+describe("TLS", () => {
+  const tlsCr: JuraftCluster = { ...cr, spec: { ...cr.spec, tls: { secretName: "db-tls" } } };
+  const t = clusterRef(tlsCr);
+  const sts = statefulSet(t, withDefaults(tlsCr.spec), 3);
+  const ctr = sts.spec?.template.spec?.containers[0];
+
+  it("defaults: the operator presents the members' Secret, clients need a certificate", () => {
+    expect(t.tls).toEqual({ secretName: "db-tls", clientSecretName: "db-tls", clientAuth: true });
+    const open = clusterRef({
+      ...cr,
+      spec: { tls: { secretName: "s", clientSecretName: "op", clientAuth: false } },
+    });
+    expect(open.tls).toEqual({ secretName: "s", clientSecretName: "op", clientAuth: false });
+    expect(
+      statefulSet(open, withDefaults({}), 1).spec?.template.spec?.containers[0]?.args,
+    ).not.toContain("--tls-ca=/etc/juraft/tls/ca.crt");
+  });
+
+  it("every object passes the official schema", () => {
+    for (const o of [headlessService(t), clientService(t), networkPolicy(t, { app: "juju" }), sts])
+      expect(() => {
+        validateK8s(o);
+      }).not.toThrow();
+  });
+
+  it("the pods serve TLS on 7070 and mutual TLS on the peer port, found through its SRV name", () => {
+    expect(ctr?.args).toEqual(
+      expect.arrayContaining([
+        "--peer-listen=0.0.0.0:7071",
+        "--peers-dns=_peer._tcp.db-peers.prod.svc",
+        "--tls-cert=/etc/juraft/tls/tls.crt",
+        "--tls-key=/etc/juraft/tls/tls.key",
+        "--tls-ca=/etc/juraft/tls/ca.crt",
+        "--peer-tls-cert=/etc/juraft/tls/tls.crt",
+        "--peer-tls-key=/etc/juraft/tls/tls.key",
+        "--peer-tls-ca=/etc/juraft/tls/ca.crt",
+      ]),
+    );
+    expect(ctr?.args?.filter((a) => a.startsWith("--peers-dns"))).toHaveLength(1);
+    expect(ctr?.ports?.map((p) => p.name)).toEqual(["grpc", "peer", "metrics"]);
+    expect(ctr?.volumeMounts).toContainEqual({
+      name: "tls",
+      mountPath: "/etc/juraft/tls",
+      readOnly: true,
+    });
+    expect(sts.spec?.template.spec?.volumes).toContainEqual({
+      name: "tls",
+      secret: { secretName: "db-tls", defaultMode: 0o440 },
+    });
+    expect(headlessService(t).spec?.ports?.map((p) => `${p.name ?? ""}:${String(p.port)}`)).toEqual(
+      ["grpc:7070", "peer:7071"],
+    );
+    expect(clientService(t).spec?.ports?.map((p) => p.port)).toEqual([7070]);
+    expect(memberPeerAddress(t, 1)).toBe("db-1.db-peers.prod.svc:7071");
+    expect(memberPeerAddress(c, 1)).toBe("db-1.db-peers.prod.svc:7070");
+  });
+
+  it("readiness and liveness run the TLS health check in the pod (the gRPC probe is cleartext)", () => {
+    const probe = {
+      exec: {
+        command: [
+          "node",
+          "/app/operator/cli/juraft-probe.mjs",
+          "127.0.0.1:7070",
+          "/etc/juraft/tls/ca.crt",
+          "/etc/juraft/tls/tls.crt",
+          "/etc/juraft/tls/tls.key",
+        ],
+      },
+    };
+    expect(ctr?.readinessProbe).toMatchObject(probe);
+    expect(ctr?.livenessProbe).toMatchObject(probe);
+    expect(ctr?.readinessProbe?.grpc).toBeUndefined();
+  });
+
+  it("the NetworkPolicy admits only the members on the peer port, anyone on metrics", () => {
+    const rules = networkPolicy(t, { app: "juju" }).spec?.ingress ?? [];
+    expect(rules.map((r) => r.ports)).toEqual([
+      [{ protocol: "TCP", port: 7070 }],
+      [{ protocol: "TCP", port: 7071 }],
+      [{ protocol: "TCP", port: 9090 }],
+    ]);
+    expect(rules[1]?.from).toEqual([
+      {
+        podSelector: {
+          matchLabels: { "app.kubernetes.io/name": "juraft", "app.kubernetes.io/instance": "db" },
+        },
+      },
+    ]);
+    expect(rules[2]?.from).toBeUndefined();
   });
 });
 

@@ -39,6 +39,7 @@ const R = (
 export const RESOURCES: readonly Resource[] = [
   R("", "v1", "services", "Service"),
   R("", "v1", "configmaps", "ConfigMap"),
+  R("", "v1", "secrets", "Secret"),
   R("", "v1", "serviceaccounts", "ServiceAccount"),
   R("", "v1", "pods", "Pod", true),
   R("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true),

@@ -93,7 +93,7 @@ describe("charts/juraft-operator", () => {
   );
 
   it(
-    "grants no write access to pods or secrets, and no access to CRDs",
+    "grants no write access to pods or secrets (only get: the TLS client Secret), no CRDs",
     async () => {
       const out = await helm(["template", "t", CHART]);
       const role = parseAll(out).find(
@@ -102,7 +102,10 @@ describe("charts/juraft-operator", () => {
         rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
       };
       for (const r of role.rules) {
-        expect(r.resources).not.toContain("secrets");
+        if (r.resources.includes("secrets")) {
+          expect(r.resources).toEqual(["secrets"]);
+          expect(r.verbs).toEqual(["get"]);
+        }
         expect(r.resources).not.toContain("customresourcedefinitions");
         if (r.resources.includes("pods")) expect(r.verbs).toEqual(["get", "list", "watch"]);
       }

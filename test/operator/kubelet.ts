@@ -28,12 +28,21 @@ interface Container {
   args: string[];
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   volumeMounts?: { name: string; mountPath: string }[];
-  readinessProbe?: { timeoutSeconds?: number; failureThreshold?: number };
+  readinessProbe?: {
+    timeoutSeconds?: number;
+    failureThreshold?: number;
+    exec?: { command: string[] };
+  };
   terminationMessagePolicy?: string;
 }
 interface PodSpec {
   containers: Container[];
-  volumes?: { name: string; configMap?: { name: string }; emptyDir?: object }[];
+  volumes?: {
+    name: string;
+    configMap?: { name: string };
+    secret?: { secretName: string };
+    emptyDir?: object;
+  }[];
   terminationGracePeriodSeconds?: number;
 }
 interface StsSpec {
@@ -55,7 +64,7 @@ interface Run {
   ready: boolean;
   /** Consecutive failed probes (the probe's failureThreshold turns a ready pod not ready). */
   failures: number;
-  readonly probe: { timeoutMs: number; failureThreshold: number };
+  readonly probe: { timeoutMs: number; failureThreshold: number; exec?: string[] };
   /** Kept as the termination message when the container fails (FallbackToLogsOnError). */
   readonly logsOnError: boolean;
   readonly container: string;
@@ -71,6 +80,8 @@ interface Terminated {
 }
 
 const MAX_ORDINALS = 8;
+/** The repository: the image's /app. */
+const REPO = join(JURAFT, "..", "..", "..");
 
 async function freePortOn(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -93,6 +104,8 @@ export class Kubelet {
   readonly #dnsPort: number;
   /** Pod name -> the host:port its container listens on (stable across restarts). */
   readonly #addresses = new Map<string, string>();
+  /** Pod name -> the host:port of its peer listener (`--peer-listen`, with TLS). */
+  readonly #peerAddresses = new Map<string, string>();
   readonly #runs = new Map<string, Run>();
   /** Processes of pods that are gone but have not exited yet. */
   readonly #stopping = new Set<Run>();
@@ -122,6 +135,7 @@ export class Kubelet {
     for (let i = 0; i < MAX_ORDINALS; i++) {
       const host = `127.0.0.${11 + i}`;
       k.#addresses.set(`${o.statefulSet}-${i}`, `${host}:${await freePortOn(host)}`);
+      k.#peerAddresses.set(`${o.statefulSet}-${i}`, `${host}:${await freePortOn(host)}`);
     }
     const bin = join(o.root, "bin");
     await mkdir(bin, { recursive: true });
@@ -139,13 +153,19 @@ export class Kubelet {
     return this.#addresses.get(pod);
   }
 
+  /** The host:port of a pod's peer listener (used with `--peer-listen`), or undefined. */
+  peerAddressOf(pod: string): string | undefined {
+    return this.#peerAddresses.get(pod);
+  }
+
   /** Pods with a running container: the headless Service's endpoints (not-ready included). */
-  endpoints(): { pod: string; host: string; port: number }[] {
+  endpoints(): { pod: string; host: string; port: number; peerPort: number }[] {
     return [...this.#runs.values()]
       .filter((r) => !r.stopping)
       .map((r) => {
         const [host = "", port = "0"] = (this.#addresses.get(r.pod) ?? "").split(":");
-        return { pod: r.pod, host, port: Number(port) };
+        const [, peerPort = "0"] = (this.#peerAddresses.get(r.pod) ?? "").split(":");
+        return { pod: r.pod, host, port: Number(port), peerPort: Number(peerPort) };
       });
   }
 
@@ -175,7 +195,13 @@ export class Kubelet {
       r.child.kill("SIGKILL");
       await r.exited;
       const dir = join(this.#root, "volumes", r.volumeUid);
-      for (const f of await readdir(dir)) await rm(join(dir, f), { recursive: true, force: true });
+      const files = await readdir(dir);
+      for (const f of files) await rm(join(dir, f), { recursive: true, force: true });
+      const left = await readdir(dir);
+      this.#history.set(
+        pod,
+        `${this.#history.get(pod) ?? ""}kubelet: wiped ${dir} (${files.join(", ")}); left: ${left.join(", ")}\n`,
+      );
     } finally {
       this.#held.delete(pod);
     }
@@ -296,6 +322,8 @@ export class Kubelet {
     if (container === undefined) throw new Error(`pod ${name} has no container`);
     const addr = this.#addresses.get(name);
     if (addr === undefined) throw new Error(`pod ${name}: no address`);
+    const [host = ""] = addr.split(":");
+    const peerAddr = this.#peerAddresses.get(name) ?? "";
     // Mounts: the PVC of the claim template, the ConfigMap's files, emptyDirs.
     const mounts: [string, string][] = [];
     let volumeUid = "";
@@ -308,6 +336,14 @@ export class Kubelet {
         if (typeof uid !== "string") return; // not bound yet: the pod stays Pending
         volumeUid = uid;
         dir = join(this.#root, "volumes", uid);
+      } else if (vol.secret !== undefined) {
+        dir = join(this.#root, "pods", name, m.name);
+        await mkdir(dir, { recursive: true });
+        const secret = this.#api.get("secrets", this.#ns, vol.secret.secretName);
+        if (secret === undefined) return; // the kubelet waits for the Secret: pod Pending
+        const data = (secret["data"] ?? {}) as Record<string, string>;
+        for (const [k, v] of Object.entries(data))
+          await writeFile(join(dir, k), Buffer.from(v, "base64"), { mode: 0o440 });
       } else if (vol.configMap !== undefined) {
         dir = join(this.#root, "pods", name, m.name);
         await mkdir(dir, { recursive: true });
@@ -319,8 +355,20 @@ export class Kubelet {
       mounts.push([m.mountPath, dir]);
     }
     mounts.sort((a, b) => b[0].length - a[0].length);
+    // Mount paths (as whole path components, anywhere in a value or a script) mapped in one
+    // pass: the directories the kubelet chose may themselves lie under a mount path (/tmp).
+    const escape = (p: string): string => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const mountRe = new RegExp(
+      `(^|[\\s="'])(${mounts.map(([from]) => escape(from)).join("|")})(?=$|[/\\s"'])`,
+      "g",
+    );
     const mapPaths = (s: string): string =>
-      mounts.reduce((acc, [from, to]) => acc.split(from).join(to), s);
+      mounts.length === 0
+        ? s
+        : s.replace(mountRe, (_, pre: string, from: string) => {
+            const to = mounts.find(([f]) => f === from)?.[1] ?? from;
+            return `${pre}${to}`;
+          });
     const env: Record<string, string> = {};
     for (const e of container.env ?? []) {
       const field = e.valueFrom?.fieldRef?.fieldPath;
@@ -333,6 +381,9 @@ export class Kubelet {
       if (arg.startsWith("--listen=") || arg.startsWith("--advertise=")) {
         return `${arg.slice(0, arg.indexOf("=") + 1)}${addr}`;
       }
+      if (arg.startsWith("--peer-listen=")) return `--peer-listen=${peerAddr}`;
+      // Every pod has its own IP in a cluster; here a kernel-chosen port on the pod's address.
+      if (arg.startsWith("--metrics-listen=")) return `--metrics-listen=${host}:0`;
       return arg;
     });
     // The pod's resolver: the cluster DNS (here the in-process zone).
@@ -370,6 +421,18 @@ export class Kubelet {
       probe: {
         timeoutMs: (container.readinessProbe?.timeoutSeconds ?? 1) * 1000,
         failureThreshold: container.readinessProbe?.failureThreshold ?? 3,
+        // An exec probe runs in the pod: its files, and its own loopback address.
+        ...(container.readinessProbe?.exec !== undefined
+          ? {
+              exec: container.readinessProbe.exec.command.map((a) =>
+                a === "node"
+                  ? process.execPath
+                  : mapPaths(a)
+                      .replace(/^\/app\//, `${REPO}/`)
+                      .replace(/^127\.0\.0\.1:7070$/, addr),
+              ),
+            }
+          : {}),
       },
     };
     const keep = (b: Buffer): void => {
@@ -432,12 +495,29 @@ export class Kubelet {
 
   readonly #known = new Set<string>();
 
-  /** The readiness probe: grpc.health.v1 Check on the container port. */
+  /** Runs an exec probe; true when it exits 0 within the timeout. */
+  async #exec(command: readonly string[], timeoutMs: number): Promise<boolean> {
+    const [cmd = "", ...args] = command;
+    return new Promise((resolve) => {
+      const child = spawn(cmd, args, { stdio: "ignore", timeout: timeoutMs });
+      child.once("error", () => {
+        resolve(false);
+      });
+      child.once("exit", (code) => {
+        resolve(code === 0);
+      });
+    });
+  }
+
+  /** The readiness probe: grpc.health.v1 Check on the container port, or the exec command. */
   async #probe(r: Run): Promise<void> {
     const addr = this.#addresses.get(r.pod);
     if (addr === undefined || r.stopping) return;
     let ready = false;
-    if (r.child.exitCode === null && r.child.signalCode === null) {
+    if (r.probe.exec !== undefined) {
+      if (r.child.exitCode === null && r.child.signalCode === null)
+        ready = await this.#exec(r.probe.exec, r.probe.timeoutMs);
+    } else if (r.child.exitCode === null && r.child.signalCode === null) {
       const sessionManager = new Http2SessionManager(`http://${addr}`);
       try {
         const health = createClient(

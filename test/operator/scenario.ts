@@ -284,7 +284,7 @@ export async function runScenario(d: ClusterDriver, limits: ScenarioLimits): Pro
   const rejoinedId = afterData.find((m) => m.name === wipedLeader)?.id;
   if (leaderId === undefined || rejoinedId === undefined || rejoinedId === leaderId)
     throw new Error(
-      `${wipedLeader} should rejoin with a new id (was ${String(leaderId)}, now ${String(rejoinedId)})`,
+      `${wipedLeader} should rejoin with a new id (was ${String(leaderId)}, now ${String(rejoinedId)})\n${await d.diagnostics()}`,
     );
 
   // A wiped volume: the old member is removed and the pod rejoins with a new id.

@@ -173,7 +173,13 @@ export function statefulSet(c: ClusterRef, spec: ResolvedSpec, replicas: number)
                 { name: "metrics", containerPort: METRICS_PORT },
               ],
               readinessProbe: { ...probe, failureThreshold: 3 },
-              livenessProbe: { ...probe, initialDelaySeconds: 10, failureThreshold: 6 },
+              // 30 s of failures restart the node; every 10 s halves the exec probe's cost.
+              livenessProbe: {
+                ...probe,
+                initialDelaySeconds: 10,
+                periodSeconds: 10,
+                failureThreshold: 3,
+              },
               resources: { ...spec.resources },
               // A node that exits (e.g. refused rejoining after its data dir was wiped) leaves
               // its last log lines as the termination message the operator reads.

@@ -176,6 +176,7 @@ describe("manifests/", () => {
     OPERATOR_MANIFEST,
     "manifests/crd/juraft.dev_juraftclusters.yaml",
     "manifests/samples/juraftcluster.yaml",
+    "manifests/samples/juraftcluster-tls.yaml",
     "manifests/jaeger/jaeger.yaml",
     "manifests/jaeger/juraftcluster-traced.yaml",
   ])(

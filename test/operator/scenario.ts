@@ -210,11 +210,9 @@ export interface StepResult {
   readonly acked: number;
 }
 
-/** Runs the whole scenario; throws on the first violation. */
-export async function runScenario(d: ClusterDriver, limits: ScenarioLimits): Promise<StepResult[]> {
-  const w = new Writer(d);
-  const results: StepResult[] = [];
-  const step = async (label: string, n: number, act: () => Promise<void>): Promise<void> => {
+/** A step runner: act, keep writing until everything agrees on n members, check the writes. */
+function stepper(d: ClusterDriver, w: Writer, limits: ScenarioLimits, results: StepResult[]) {
+  return async (label: string, n: number, act: () => Promise<void>): Promise<void> => {
     const t0 = Date.now();
     await act();
     w.start();
@@ -225,6 +223,34 @@ export async function runScenario(d: ClusterDriver, limits: ScenarioLimits): Pro
     }
     results.push({ step: label, ms: Date.now() - t0, acked: w.acked.length });
   };
+}
+
+/** Creates the cluster at `sizes[0]` and scales it through the rest, checking every step. */
+export async function runSizes(
+  d: ClusterDriver,
+  sizes: readonly number[],
+  limits: ScenarioLimits,
+): Promise<StepResult[]> {
+  const w = new Writer(d);
+  const results: StepResult[] = [];
+  const step = stepper(d, w, limits, results);
+  let last: number | undefined;
+  for (const n of sizes) {
+    const from = last;
+    await step(from === undefined ? `create ${n}` : `scale ${from} -> ${n}`, n, () =>
+      from === undefined ? d.create(n) : d.scale(n),
+    );
+    if (from === undefined) await w.burst(10);
+    last = n;
+  }
+  return results;
+}
+
+/** Runs the whole scenario; throws on the first violation. */
+export async function runScenario(d: ClusterDriver, limits: ScenarioLimits): Promise<StepResult[]> {
+  const w = new Writer(d);
+  const results: StepResult[] = [];
+  const step = stepper(d, w, limits, results);
 
   await step("create 3", 3, () => d.create(3));
   await w.burst(20);

@@ -1,55 +1,31 @@
 /**
  * A test "kubelet" (with the StatefulSet controller's part) over the fake API server: it keeps
  * one PVC and one pod per ordinal below each StatefulSet's replicas, runs each pod's container
- * as a real `juraft serve` process, probes its gRPC health into the pod's Ready condition, and
- * stops it (SIGTERM, SIGKILL after the grace period) when the pod goes. It runs the container's
- * own command, arguments and environment, translating only what a node differs in: addresses
- * (each pod gets 127.0.0.x and a kernel-chosen port), mount paths (a directory per PVC, per
- * ConfigMap and per emptyDir) and the pod's DNS server. Deleting a PVC deletes its directory.
+ * as a real `juraft serve` process, probes its health (gRPC, or the exec command) into the pod's
+ * Ready condition, records a failed container's termination, restarts it, and stops it (SIGTERM,
+ * SIGKILL after the grace period) when the pod goes. It runs the container's own command,
+ * arguments and environment, translating only what a node differs in: addresses (each pod gets
+ * 127.0.0.x and kernel-chosen ports), mount paths (a directory per PVC, per ConfigMap, per Secret
+ * and per emptyDir) and the pod's DNS server. Deleting a PVC deletes its directory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
-import {
-  Health,
-  HealthCheckResponse_ServingStatus as Serving,
-} from "../../proto/gen/grpc/health/v1/health_pb.js";
 import { JURAFT } from "../process/harness.js";
 import type { FakeApiServer } from "./fake-apiserver.js";
 import type { Obj } from "./fake-resources.js";
-
-/** The parts of a pod template the kubelet reads. */
-interface Container {
-  name: string;
-  command: string[];
-  args: string[];
-  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
-  volumeMounts?: { name: string; mountPath: string }[];
-  readinessProbe?: {
-    timeoutSeconds?: number;
-    failureThreshold?: number;
-    exec?: { command: string[] };
-  };
-  terminationMessagePolicy?: string;
-}
-interface PodSpec {
-  containers: Container[];
-  volumes?: {
-    name: string;
-    configMap?: { name: string };
-    secret?: { secretName: string };
-    emptyDir?: object;
-  }[];
-  terminationGracePeriodSeconds?: number;
-}
-interface StsSpec {
-  replicas: number;
-  template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
-  volumeClaimTemplates?: { metadata: { name: string; labels?: Record<string, string> } }[];
-}
+import {
+  execCommand,
+  execProbe,
+  freePortOn,
+  grpcProbe,
+  mountMapper,
+  terminationOf,
+  translateArg,
+  type PodSpec,
+  type StsSpec,
+  type Terminated,
+} from "./kubelet-container.js";
 
 /** A pod's container process. */
 interface Run {
@@ -71,30 +47,7 @@ interface Run {
   exitRecorded: boolean;
 }
 
-/** `lastState.terminated` of a container status. */
-interface Terminated {
-  exitCode: number;
-  reason: string;
-  message?: string;
-  finishedAt: string;
-}
-
 const MAX_ORDINALS = 8;
-/** The repository: the image's /app. */
-const REPO = join(JURAFT, "..", "..", "..");
-
-async function freePortOn(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 /** The kubelet; `start()` begins syncing, `stop()` ends every process. */
 export class Kubelet {
@@ -322,8 +275,6 @@ export class Kubelet {
     if (container === undefined) throw new Error(`pod ${name} has no container`);
     const addr = this.#addresses.get(name);
     if (addr === undefined) throw new Error(`pod ${name}: no address`);
-    const [host = ""] = addr.split(":");
-    const peerAddr = this.#peerAddresses.get(name) ?? "";
     // Mounts: the PVC of the claim template, the ConfigMap's files, emptyDirs.
     const mounts: [string, string][] = [];
     let volumeUid = "";
@@ -354,21 +305,7 @@ export class Kubelet {
       await mkdir(dir, { recursive: true });
       mounts.push([m.mountPath, dir]);
     }
-    mounts.sort((a, b) => b[0].length - a[0].length);
-    // Mount paths (as whole path components, anywhere in a value or a script) mapped in one
-    // pass: the directories the kubelet chose may themselves lie under a mount path (/tmp).
-    const escape = (p: string): string => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    const mountRe = new RegExp(
-      `(^|[\\s="'])(${mounts.map(([from]) => escape(from)).join("|")})(?=$|[/\\s"'])`,
-      "g",
-    );
-    const mapPaths = (s: string): string =>
-      mounts.length === 0
-        ? s
-        : s.replace(mountRe, (_, pre: string, from: string) => {
-            const to = mounts.find(([f]) => f === from)?.[1] ?? from;
-            return `${pre}${to}`;
-          });
+    const mapPaths = mountMapper(mounts);
     const env: Record<string, string> = {};
     for (const e of container.env ?? []) {
       const field = e.valueFrom?.fieldRef?.fieldPath;
@@ -376,16 +313,9 @@ export class Kubelet {
     }
     const expand = (s: string): string =>
       s.replace(/\$\(([A-Z_][A-Z0-9_]*)\)/g, (m, v: string) => env[v] ?? m);
-    const args = container.args.map((a) => {
-      const arg = mapPaths(expand(a));
-      if (arg.startsWith("--listen=") || arg.startsWith("--advertise=")) {
-        return `${arg.slice(0, arg.indexOf("=") + 1)}${addr}`;
-      }
-      if (arg.startsWith("--peer-listen=")) return `--peer-listen=${peerAddr}`;
-      // Every pod has its own IP in a cluster; here a kernel-chosen port on the pod's address.
-      if (arg.startsWith("--metrics-listen=")) return `--metrics-listen=${host}:0`;
-      return arg;
-    });
+    const args = container.args.map((a) =>
+      translateArg(mapPaths(expand(a)), addr, this.#peerAddresses.get(name) ?? ""),
+    );
     // The pod's resolver: the cluster DNS (here the in-process zone).
     args.push(`--dns-server=127.0.0.1:${String(this.#dnsPort)}`);
     const [cmd = "", ...cmdArgs] = container.command.map(mapPaths);
@@ -421,17 +351,8 @@ export class Kubelet {
       probe: {
         timeoutMs: (container.readinessProbe?.timeoutSeconds ?? 1) * 1000,
         failureThreshold: container.readinessProbe?.failureThreshold ?? 3,
-        // An exec probe runs in the pod: its files, and its own loopback address.
         ...(container.readinessProbe?.exec !== undefined
-          ? {
-              exec: container.readinessProbe.exec.command.map((a) =>
-                a === "node"
-                  ? process.execPath
-                  : mapPaths(a)
-                      .replace(/^\/app\//, `${REPO}/`)
-                      .replace(/^127\.0\.0\.1:7070$/, addr),
-              ),
-            }
+          ? { exec: execCommand(container.readinessProbe.exec.command, mapPaths, addr) }
           : {}),
       },
     };
@@ -448,21 +369,11 @@ export class Kubelet {
     this.#setStatus(name, false);
   }
 
-  /**
-   * Records a container's exit as the kubelet does: on failure with FallbackToLogsOnError the
-   * message is the log's tail (at most 80 lines and 2048 bytes).
-   */
+  /** Records a container's exit (its termination, kept as the pod's last state). */
   #recordExit(r: Run): void {
     r.exitRecorded = true;
     r.ready = false;
-    const exitCode = r.child.exitCode ?? 137;
-    const tail = r.output.split("\n").slice(-80).join("\n").slice(-2048);
-    this.#terminated.set(r.pod, {
-      exitCode,
-      reason: exitCode === 0 ? "Completed" : "Error",
-      ...(exitCode !== 0 && r.logsOnError ? { message: tail } : {}),
-      finishedAt: new Date().toISOString(),
-    });
+    this.#terminated.set(r.pod, terminationOf(r.child.exitCode ?? 137, r.output, r.logsOnError));
     this.#setStatus(r.pod, false);
   }
 
@@ -495,20 +406,6 @@ export class Kubelet {
 
   readonly #known = new Set<string>();
 
-  /** Runs an exec probe; true when it exits 0 within the timeout. */
-  async #exec(command: readonly string[], timeoutMs: number): Promise<boolean> {
-    const [cmd = "", ...args] = command;
-    return new Promise((resolve) => {
-      const child = spawn(cmd, args, { stdio: "ignore", timeout: timeoutMs });
-      child.once("error", () => {
-        resolve(false);
-      });
-      child.once("exit", (code) => {
-        resolve(code === 0);
-      });
-    });
-  }
-
   /** The readiness probe: grpc.health.v1 Check on the container port, or the exec command. */
   async #probe(r: Run): Promise<void> {
     const addr = this.#addresses.get(r.pod);
@@ -516,21 +413,9 @@ export class Kubelet {
     let ready = false;
     if (r.probe.exec !== undefined) {
       if (r.child.exitCode === null && r.child.signalCode === null)
-        ready = await this.#exec(r.probe.exec, r.probe.timeoutMs);
+        ready = await execProbe(r.probe.exec, r.probe.timeoutMs);
     } else if (r.child.exitCode === null && r.child.signalCode === null) {
-      const sessionManager = new Http2SessionManager(`http://${addr}`);
-      try {
-        const health = createClient(
-          Health,
-          createGrpcTransport({ baseUrl: `http://${addr}`, sessionManager }),
-        );
-        const res = await health.check({}, { timeoutMs: r.probe.timeoutMs });
-        ready = res.status === Serving.SERVING;
-      } catch {
-        ready = false; // not listening yet, or not serving: the probe fails
-      } finally {
-        sessionManager.abort();
-      }
+      ready = await grpcProbe(addr, r.probe.timeoutMs);
     }
     r.failures = ready ? 0 : r.failures + 1;
     const exited = r.child.exitCode !== null || r.child.signalCode !== null;

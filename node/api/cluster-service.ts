@@ -12,6 +12,23 @@ import { scopeOf } from "./trace.js";
 
 const none = new Uint8Array(0);
 
+/**
+ * Ids a node pre-registered with AddLearner while leading, with the term, per runtime (its
+ * client and peer listeners share it). Only the leader of that term knows such a member never
+ * replicated (its match stayed 0 all term): a later leader has no match for any member that is
+ * down, whether it never started or lost its data.
+ */
+const preRegistered = new WeakMap<ApiContext["runtime"], Map<NodeId, number>>();
+
+function preRegisteredBy(ctx: ApiContext): Map<NodeId, number> {
+  let ids = preRegistered.get(ctx.runtime);
+  if (ids === undefined) {
+    ids = new Map();
+    preRegistered.set(ctx.runtime, ids);
+  }
+  return ids;
+}
+
 /** Members as the API reports them, with the leader's progress when this node leads. */
 export function membersOf(ctx: ApiContext): Member[] {
   const st = ctx.runtime.status();
@@ -85,13 +102,14 @@ export function clusterService(ctx: ApiContext): ServiceImpl<typeof ClusterServi
       if (existing !== undefined && existing !== req.nodeId) {
         // Pre-registered with AddLearner (it never replicated anything): the joiner adopts that
         // id. A member that did replicate and now joins with a new id lost its data: ids are
-        // never reused (DESIGN.md §6), so the old member must be removed first. A voter was
-        // never a mere placeholder (pre-registered members are learners), and a leader elected
-        // since knows no match for a member that is down: both count as having replicated.
+        // never reused (DESIGN.md §6), so the old member must be removed first. A voter with no
+        // match is a placeholder only if this leader pre-registered it in this term: a leader
+        // elected since knows no match for a member that was down, and adopting a voter's id
+        // with an empty log would forget the votes it cast.
         const st = ctx.runtime.status();
         const match = st.progress?.get(existing)?.match ?? 0;
         const voter = [...st.config.voters, ...st.config.votersOutgoing].includes(existing);
-        if (match > 0 || voter) {
+        if (match > 0 || (voter && preRegisteredBy(ctx).get(existing) !== st.term)) {
           throw new ClusterError(
             Code.AlreadyExists,
             "NAME_IN_USE",
@@ -160,6 +178,7 @@ export function clusterService(ctx: ApiContext): ServiceImpl<typeof ClusterServi
         { name: req.name, address: req.address, manualPromotion: req.manualPromotion },
         hc.signal,
       );
+      preRegisteredBy(ctx).set(nodeId, ctx.runtime.status().term);
       return { nodeId };
     },
 

@@ -36,7 +36,7 @@ export interface VolumeInput {
 }
 
 /** Anchors the refusal the node prints when it exits (node/server/join.ts, NAME_IN_USE). */
-const REFUSAL = /NAME_IN_USE[^\n]*?member (\d+) has that name/g;
+const REFUSAL = /NAME_IN_USE[^\n]*?member (\w+) has that name/g;
 
 /**
  * The member id a container's termination message says its join was refused for (its name is in

@@ -200,6 +200,62 @@ describe("reconcile against the fake API server and an in-memory Raft", () => {
     );
     expect(fresh?.volume).not.toBe(old?.volume);
   });
+  it("a pod whose data directory was wiped (same PVC): the refused id is removed, the pod rejoins", async () => {
+    const env = await fakeCluster();
+    api = env.api;
+    const kube = new Kube(env.kc);
+    const raft = new FakeRaft();
+    api.put("juraftclusters", {
+      apiVersion: "juraft.dev/v1alpha1",
+      kind: "JuraftCluster",
+      metadata: { name: "db", namespace: "ns" },
+      spec: { replicas: 3 },
+    });
+    await converge(api, kube, raft);
+    const old = (await kube.getCluster("ns", "db"))?.status?.members?.find(
+      (m) => m.name === "db-1",
+    );
+    const pvc = api.get("persistentvolumeclaims", "ns", "data-db-1")?.metadata["uid"];
+    // The node restarted on an empty data dir: refused its name, it exited; the kubelet keeps
+    // the log's last line as the termination message (FallbackToLogsOnError).
+    const refused = (ready: boolean) => ({
+      conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+      containerStatuses: [
+        {
+          name: "juraft",
+          ready,
+          restartCount: 1,
+          image: "juraft:0.1.0",
+          imageID: "",
+          state: ready ? { running: {} } : { waiting: { reason: "CrashLoopBackOff" } },
+          lastState: {
+            terminated: {
+              exitCode: 1,
+              reason: "Error",
+              message: `juraft: [already_exists NAME_IN_USE] join db-1: member ${old?.id ?? ""} has that name and is a voter; remove it first`,
+            },
+          },
+        },
+      ],
+    });
+    const pod = api.get("pods", "ns", "db-1");
+    if (pod === undefined) throw new Error("no pod db-1");
+    api.put("pods", { ...pod, status: refused(false) });
+    raft.calls.length = 0;
+    for (let i = 0; i < 20 && !raft.calls.includes(`remove ${old?.id ?? ""}`); i++)
+      await reconcile({ kube, admin: raft, now: () => new Date() }, "ns", "db");
+    expect(raft.calls).toEqual([`remove ${old?.id ?? ""}`]);
+    // The next start joins as a new member; its status still shows the old refusal.
+    const again = api.get("pods", "ns", "db-1");
+    if (again === undefined) throw new Error("no pod db-1");
+    api.put("pods", { ...again, status: refused(true) });
+    await converge(api, kube, raft);
+    expect(raft.calls).toEqual([`remove ${old?.id ?? ""}`, "addLearner db-1", "promote n3"]);
+    const fresh = (await kube.getCluster("ns", "db"))?.status?.members?.find(
+      (m) => m.name === "db-1",
+    );
+    expect(fresh).toMatchObject({ id: "n3", role: "voter", volume: pvc });
+  });
   it("records Events, applies the optional NetworkPolicy and prunes it once disabled", async () => {
     const env = await fakeCluster();
     api = env.api;

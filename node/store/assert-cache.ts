@@ -50,6 +50,18 @@ function keyOf(v: unknown, depth: number): string | null {
         }
         return `${k}]`;
       }
+      // A Map (a decoded BSON document: what every node applies) and a plain object with the
+      // same fields in the same order convert to the same query, so they share a key.
+      if (v instanceof Map) {
+        let k = "{";
+        for (const [f, x] of v as Map<unknown, unknown>) {
+          if (typeof f !== "string" || x === undefined) return null; // toDoc's errors decide
+          const e = keyOf(x, depth + 1);
+          if (e === null || k.length > MAX_KEY) return null;
+          k += `${f.length}:${f}${e}`;
+        }
+        return `${k}}`;
+      }
       if (!isPlain(v)) return null;
       let k = "{";
       const o = v as Record<string, unknown>;
@@ -81,20 +93,33 @@ class Chain {
 let chains = new Chain();
 let chainEntries = 0;
 
+/** The one field of a one-field plain object or Map (with a string key), or null. */
+function onlyField(v: unknown): [string, unknown] | null {
+  if (typeof v !== "object" || v === null) return null;
+  if (v instanceof Map) {
+    if (v.size !== 1) return null;
+    const [entry] = v as Map<unknown, unknown>;
+    const [k, x] = entry as [unknown, unknown];
+    return typeof k === "string" && x !== undefined ? [k, x] : null;
+  }
+  if (Array.isArray(v) || !isPlain(v)) return null;
+  let field: string | undefined;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    if (field !== undefined) return null;
+    field = k;
+  }
+  return field === undefined ? null : [field, (v as Record<string, unknown>)[field]];
+}
+
 /** The leaf map and scalar of a one-field chain, or null. */
 function chainOf(input: unknown): { leaf: Map<unknown, CompiledAssert>; x: unknown } | null {
   let v = input;
   let node = chains;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    if (typeof v !== "object" || v === null || Array.isArray(v) || !isPlain(v)) return null;
-    let field: string | undefined;
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      if (field !== undefined) return null;
-      field = k;
-    }
-    if (field === undefined) return null;
-    const x: unknown = (v as Record<string, unknown>)[field];
+    const one = onlyField(v);
+    if (one === null) return null;
+    const [field, x] = one;
     let nextNode = node.next.get(field);
     if (nextNode === undefined) {
       nextNode = new Chain();

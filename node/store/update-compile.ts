@@ -160,9 +160,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * its values are converted (all first, in order, as toDoc would) and compiled directly.
  */
 export function compileUpdateInput(input: unknown, field: string): CompiledUpdate {
-  if (isPlainObject(input) && shapeNodes <= MAX_SHAPE_NODES) {
+  const plain = isPlainObject(input);
+  if ((plain || input instanceof Map) && shapeNodes <= MAX_SHAPE_NODES) {
     const raw: unknown[] = [];
-    const shape = plainShape(input, field, raw);
+    const shape = plain
+      ? plainShape(input, field, raw)
+      : mapShape(input as Map<unknown, unknown>, field, raw);
     if (shape !== undefined) {
       // Converted in place, in entry order, before any step compiles (toDoc's error order).
       for (let e = 0; e < raw.length; e++) {
@@ -173,6 +176,30 @@ export function compileUpdateInput(input: unknown, field: string): CompiledUpdat
     }
   }
   return compileUpdate(toDoc(input, field), field);
+}
+
+/**
+ * {@link plainShape} for an update given as a Map: a decoded BSON document, which is how every
+ * node receives the updates it applies. Without this, each one was copied by `toDoc` first.
+ */
+function mapShape(
+  input: Map<unknown, unknown>,
+  field: string,
+  raw: unknown[],
+): UpdateShape | undefined {
+  let node: ShapeNode | undefined = shapeRoots.get(field);
+  for (const [op, operand] of input) {
+    if (typeof op !== "string" || operand === undefined) return undefined;
+    if (op === "$rename" || !(operand instanceof Map)) return undefined;
+    node = node?.ops.get(op);
+    for (const [path, v] of operand as Map<unknown, unknown>) {
+      if (typeof path !== "string" || v === undefined) return undefined;
+      node = node?.paths.get(path);
+      raw.push(v);
+    }
+    if (node === undefined) return undefined;
+  }
+  return node?.shape;
 }
 
 /**

@@ -4,7 +4,7 @@
  * table (SPEC §8, issue 3 "An idempotency table").
  */
 import fc from "fast-check";
-import { decodeDoc, encodeDoc, type Value } from "../../node/store/index.js";
+import { decodeDoc, encodeDoc, toDoc, type Value } from "../../node/store/index.js";
 import type { TxnRecord } from "../../node/store/state.js";
 import { TxnTable, hashOf } from "../../node/store/txn-table.js";
 import { body, harness, seed } from "./helpers.js";
@@ -229,5 +229,63 @@ describe("BSON decoding's string intern table returns exactly the encoded string
         },
       ),
     );
+  });
+});
+
+describe("decoded BSON ops (Maps, what a node applies) share the caches with plain objects", () => {
+  // Every node applies ops decoded from the log's BSON bytes; the assert and update-shape caches
+  // take both forms. Each case runs as plain objects on one store and as decoded BSON on
+  // another, twice (the second run hits the caches), with values that differ in type only.
+  const cases: { seedDoc: object; ops: (n: number) => object[] }[] = [
+    {
+      seedDoc: { life: 0, n: 1 },
+      ops: (n) => [
+        {
+          c: "x",
+          _id: "a",
+          assert: { "txn-revno": BigInt(2 + n) },
+          update: { $set: { s: `v${n}` }, $inc: { n } },
+        },
+      ],
+    },
+    {
+      seedDoc: { life: 0, n: 1 },
+      ops: () => [
+        {
+          c: "x",
+          _id: "a",
+          assert: { life: { $ne: 2 } },
+          update: { $set: { "m.k": [1, { z: 2 }] } },
+        },
+      ],
+    },
+    {
+      seedDoc: { life: 1 },
+      ops: () => [{ c: "x", _id: "a", assert: { life: 1n } }], // int64 1 vs int32 1: equal values
+    },
+    {
+      seedDoc: { life: "1" },
+      ops: () => [{ c: "x", _id: "a", assert: { life: 1 } }], // a string never equals a number
+    },
+    {
+      seedDoc: { n: 1 },
+      ops: () => [{ c: "x", _id: "a", update: { $inc: { n: "x" } } }], // rejected, both ways
+    },
+  ];
+  test.each(cases.map((c, i) => [i, c] as const))("case %i", (_i, c) => {
+    const viaObjects = harness();
+    const viaBson = harness();
+    seed(viaObjects, "x", "a", c.seedDoc);
+    seed(viaBson, "x", "a", c.seedDoc);
+    for (let n = 0; n < 2; n++) {
+      const ops = c.ops(n);
+      const decoded = decodeDoc(encodeDoc(toDoc({ ops }, "ops"))).get("ops");
+      const a = viaObjects.run(ops);
+      const b = viaBson.run(decoded);
+      expect({ outcome: b.outcome, doc: body(viaBson.store.get("x", "a")) }).toEqual({
+        outcome: a.outcome,
+        doc: body(viaObjects.store.get("x", "a")),
+      });
+    }
   });
 });

@@ -4,8 +4,16 @@
  */
 import { promises as dns } from "node:dns";
 import { isIP, isIPv4, isIPv6 } from "node:net";
-import type { ClusterError } from "./errors.js";
-import { badEndpoint, badName, dnsError, isDnsNotFound } from "./discovery-errors.js";
+import { Code } from "@connectrpc/connect";
+import {
+  DiscoveryReason,
+  badEndpoint,
+  badName,
+  dnsError,
+  isDnsNotFound,
+} from "./discovery-errors.js";
+import { searchCandidates, systemSearch, type DnsSearch } from "./dns-search.js";
+import { ClusterError } from "./errors.js";
 
 /** The cluster API port used when an endpoint or a DNS answer names none. */
 export const DEFAULT_PORT = 7070;
@@ -107,6 +115,8 @@ export interface ResolvePeersOptions {
   readonly port?: number;
   /** Aborting rejects with the abort reason. */
   readonly signal?: AbortSignal;
+  /** The search list applied to `name` (default: this host's /etc/resolv.conf). */
+  readonly search?: DnsSearch;
 }
 
 /**
@@ -134,6 +144,33 @@ export async function resolvePeers(
   const resolver = options.resolver ?? new dns.Resolver({ timeout: 2000, tries: 2 });
   const signal = options.signal;
   signal?.throwIfAborted();
+  // The search list, as every other program on the host applies it (dns-search.ts): the first
+  // candidate that exists answers; a failure other than "not found" stops the search.
+  const candidates = searchCandidates(name, options.search ?? systemSearch());
+  let first: ClusterError | undefined;
+  for (const candidate of candidates) {
+    try {
+      return await resolveName(candidate, resolver, port, signal);
+    } catch (err) {
+      if (!(err instanceof ClusterError) || err.reason !== DiscoveryReason.notFound) throw err;
+      first ??= err;
+    }
+  }
+  if (candidates.length === 1 && first !== undefined) throw first;
+  throw new ClusterError(
+    Code.NotFound,
+    DiscoveryReason.notFound,
+    `resolve ${JSON.stringify(name)}: no records for any of ${candidates.map((c) => JSON.stringify(c)).join(", ")} (the search list applied)`,
+    { cause: first },
+  );
+}
+
+async function resolveName(
+  name: string,
+  resolver: PeerResolver,
+  port: number,
+  signal: AbortSignal | undefined,
+): Promise<Endpoint[]> {
   const srvOnly = /^_[^.]+\._[^.]+\./.test(name);
   try {
     const srv = await abortable(resolver.resolveSrv(name), signal);

@@ -80,7 +80,7 @@ const spec: Schema = {
       required: ["secretName"],
       properties: {
         secretName: str(
-          "Secret with the members' tls.crt and tls.key (DNS names *.NAME-peers.NS.svc and NAME.NS.svc, server and client use) and ca.crt.",
+          "Secret with the members' tls.crt and tls.key (DNS names *.NAME-peers.NS.svc, *.NAME-peers.NS.svc.CLUSTER_DOMAIN, NAME.NS.svc; server and client use) and ca.crt.",
         ),
         clientSecretName: str(
           "Secret with the tls.crt, tls.key and ca.crt the operator presents to the nodes; default secretName.",

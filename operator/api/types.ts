@@ -54,7 +54,8 @@ export interface RaftSpec {
 export interface TlsSpec {
   /**
    * Secret with the members' `tls.crt` and `tls.key` (one certificate for every member, with
-   * `*.NAME-peers.NAMESPACE.svc` and `NAME.NAMESPACE.svc` among its DNS names, usable for server
+   * `*.NAME-peers.NAMESPACE.svc`, `*.NAME-peers.NAMESPACE.svc.cluster.local` (SRV answers are fully
+   * qualified) and `NAME.NAMESPACE.svc` among its DNS names, usable for server
    * and client authentication) and `ca.crt`, the CA members and clients verify.
    */
   readonly secretName: string;

@@ -59,7 +59,7 @@ const units: Unit[] = [];
 let index = 0;
 let actionSeq = 0;
 
-function apply(store: DocumentStore, ops: unknown[]): string {
+function apply(store: DocumentStore, ops: unknown): string {
   index++;
   const entry = { index, txnId: `t${index}`, ops, timeMs: 1_700_000_000_000 + index };
   return store.applyTxn(entry).outcome;
@@ -70,10 +70,7 @@ function apply(store: DocumentStore, ops: unknown[]): string {
  * BSON bytes the leader proposed, are decoded, then applied.
  */
 function applyEncoded(store: DocumentStore, bytes: Uint8Array): string {
-  index++;
-  const ops = decodeDoc(bytes).get("ops");
-  return store.applyTxn({ index, txnId: `t${index}`, ops, timeMs: 1_700_000_000_000 + index })
-    .outcome;
+  return apply(store, decodeDoc(bytes).get("ops"));
 }
 
 /** Inserts about 100,000 documents: units, unitstates, 2 statuses per unit, settings, apps. */
@@ -381,7 +378,7 @@ async function benchMix(form: Form): Promise<void> {
         const o =
           form === "bson"
             ? applyEncoded(store, encoded[i] as Uint8Array)
-            : apply(store, batch[i] as unknown[]);
+            : apply(store, batch[i]);
         outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
       }
       const t2 = performance.now();

@@ -6,6 +6,7 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { CommandSchema, type Command } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
+import { Reader, StorageError, Writer, uvarintSize } from "../storage/index.js";
 
 /** A transaction (or an import batch) as it travels in a Raft entry. */
 export interface TxnCommand {
@@ -51,16 +52,6 @@ function stringOf(b: Uint8Array): string {
   return utf8Strict.decode(b);
 }
 
-/** Bytes of `n` as a protobuf varint (n a non-negative safe integer). */
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
-}
-
 /** Encodes a command as entry data. */
 export function encodeCommand(c: TxnCommand): Uint8Array {
   if (c.import !== undefined || !Number.isSafeInteger(c.timeMs) || c.timeMs < 0)
@@ -68,43 +59,32 @@ export function encodeCommand(c: TxnCommand): Uint8Array {
   const txnId = utf8Of(c.txnId);
   const trace: [Uint8Array, Uint8Array][] = [];
   for (const k in c.traceContext) trace.push([utf8Of(k), utf8Of(c.traceContext[k] ?? "")]);
+  // A protobuf length-delimited field is the storage codec's length-prefixed bytes after a tag.
+  const fieldSize = (b: Uint8Array): number => 1 + uvarintSize(b.length) + b.length;
+  const entrySize = ([k, v]: [Uint8Array, Uint8Array]): number => fieldSize(k) + fieldSize(v);
   let size = 0;
-  if (txnId.length > 0) size += 1 + varintSize(txnId.length) + txnId.length;
-  if (c.ops.length > 0) size += 1 + varintSize(c.ops.length) + c.ops.length;
-  for (const [k, v] of trace) {
-    const entry = 2 + varintSize(k.length) + k.length + varintSize(v.length) + v.length;
-    size += 1 + varintSize(entry) + entry;
-  }
-  if (c.timeMs !== 0) size += 1 + varintSize(c.timeMs);
-  const out = new Uint8Array(size);
-  let pos = 0;
-  const varint = (n: number): void => {
-    while (n >= 0x80) {
-      out[pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    out[pos++] = n;
-  };
+  if (txnId.length > 0) size += fieldSize(txnId);
+  if (c.ops.length > 0) size += fieldSize(c.ops);
+  for (const kv of trace) size += 1 + uvarintSize(entrySize(kv)) + entrySize(kv);
+  if (c.timeMs !== 0) size += 1 + uvarintSize(c.timeMs);
+  const w = new Writer(size);
   const field = (tag: number, b: Uint8Array): void => {
-    out[pos++] = tag;
-    varint(b.length);
-    out.set(b, pos);
-    pos += b.length;
+    w.u8(tag);
+    w.bytes(b);
   };
   if (txnId.length > 0) field(TXN_ID, txnId);
   if (c.ops.length > 0) field(OPS, c.ops);
-  for (const [k, v] of trace) {
-    out[pos++] = TRACE_CONTEXT;
-    varint(2 + varintSize(k.length) + k.length + varintSize(v.length) + v.length);
-    field(MAP_KEY, k);
-    field(MAP_VALUE, v);
+  for (const kv of trace) {
+    w.u8(TRACE_CONTEXT);
+    w.uvarint(entrySize(kv));
+    field(MAP_KEY, kv[0]);
+    field(MAP_VALUE, kv[1]);
   }
   if (c.timeMs !== 0) {
-    out[pos++] = TIME_MS;
-    varint(c.timeMs);
+    w.u8(TIME_MS);
+    w.uvarint(c.timeMs);
   }
-  if (pos !== size) throw new Error(`encode command: wrote ${pos} of ${size} bytes`);
-  return out;
+  return w.finish();
 }
 
 function viaProtobuf(c: TxnCommand): Uint8Array {
@@ -122,84 +102,48 @@ function viaProtobuf(c: TxnCommand): Uint8Array {
   );
 }
 
-/** A cursor over the fields of one message; `undefined` from a read means "not the fast shape". */
-class Fields {
-  pos: number;
-  readonly end: number;
-  readonly b: Uint8Array;
-  constructor(b: Uint8Array, pos: number, end: number) {
-    this.b = b;
-    this.pos = pos;
-    this.end = end;
-  }
-
-  varint(): number | undefined {
-    let n = 0;
-    let scale = 1;
-    for (let i = 0; i < 8 && this.pos < this.end; i++) {
-      const x = this.b[this.pos++] as number;
-      n += (x & 0x7f) * scale;
-      if (x < 0x80) return Number.isSafeInteger(n) ? n : undefined;
-      scale *= 0x80;
-    }
-    return undefined;
-  }
-
-  bytes(): Uint8Array | undefined {
-    const n = this.varint();
-    if (n === undefined || this.pos + n > this.end) return undefined;
-    const out = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-}
-
 /** Decodes entry data written by {@link encodeCommand} (or by any protobuf encoder). */
 export function decodeCommand(data: Uint8Array): TxnCommand {
   return fastDecode(data) ?? viaProtobufDecode(data);
 }
 
+/**
+ * The common shape read with the storage codec's Reader (protobuf varints are its uvarints,
+ * length-delimited fields its length-prefixed bytes); undefined for anything else.
+ */
 function fastDecode(data: Uint8Array): TxnCommand | undefined {
-  const f = new Fields(data, 0, data.length);
+  const r = new Reader(data, "command");
   let txnId = "";
   let ops: Uint8Array = new Uint8Array(0);
   const traceContext: Record<string, string> = {};
   let timeMs = 0;
   try {
-    while (f.pos < f.end) {
-      const tag = data[f.pos++];
-      if (tag === TXN_ID || tag === OPS) {
-        const b = f.bytes();
-        if (b === undefined) return undefined;
-        if (tag === OPS) ops = b;
-        else txnId = stringOf(b);
-      } else if (tag === TRACE_CONTEXT) {
-        const entry = f.bytes();
-        if (entry === undefined || !mapEntry(entry, traceContext)) return undefined;
-      } else if (tag === TIME_MS) {
-        const n = f.varint();
-        if (n === undefined) return undefined;
-        timeMs = n;
-      } else {
-        return undefined; // an import, or a field this codec does not know: protobuf-es decides
-      }
+    while (!r.atEnd()) {
+      const tag = r.u8();
+      if (tag === OPS) ops = r.bytes();
+      else if (tag === TXN_ID) txnId = stringOf(r.bytes());
+      else if (tag === TIME_MS) timeMs = r.uvarint();
+      else if (tag !== TRACE_CONTEXT || !mapEntry(r.bytes(), traceContext)) return undefined;
     }
-  } catch {
-    return undefined; // invalid UTF-8: protobuf-es reports it in its own words
+  } catch (err) {
+    // Truncated or overlong (StorageError) or invalid UTF-8 (TypeError): protobuf-es decides,
+    // and reports it in its own words.
+    if (err instanceof StorageError || err instanceof TypeError) return undefined;
+    throw err;
   }
   return { txnId, ops, traceContext, timeMs };
 }
 
+/** Reads one map entry into `into`; false when it is not the key/value shape. */
 function mapEntry(b: Uint8Array, into: Record<string, string>): boolean {
-  const f = new Fields(b, 0, b.length);
+  const r = new Reader(b, "trace context entry");
   let key = "";
   let value = "";
-  while (f.pos < f.end) {
-    const tag = b[f.pos++];
-    const s = tag === MAP_KEY || tag === MAP_VALUE ? f.bytes() : undefined;
-    if (s === undefined) return false;
-    if (tag === MAP_KEY) key = stringOf(s);
-    else value = stringOf(s);
+  while (!r.atEnd()) {
+    const tag = r.u8();
+    if (tag === MAP_KEY) key = stringOf(r.bytes());
+    else if (tag === MAP_VALUE) value = stringOf(r.bytes());
+    else return false;
   }
   into[key] = value;
   return true;

@@ -129,6 +129,11 @@ export class Reader {
     return out;
   }
 
+  /** Whether every byte was consumed. */
+  atEnd(): boolean {
+    return this.#pos >= this.#buf.length;
+  }
+
   /** Throws unless every byte was consumed: trailing garbage means a different format. */
   end(): void {
     if (this.#pos !== this.#buf.length) {

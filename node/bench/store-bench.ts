@@ -376,9 +376,7 @@ async function benchMix(form: Form): Promise<void> {
       const c1 = process.cpuUsage();
       for (let i = 0; i < BATCH; i++) {
         const o =
-          form === "bson"
-            ? applyEncoded(store, encoded[i] as Uint8Array)
-            : apply(store, batch[i]);
+          form === "bson" ? applyEncoded(store, encoded[i] as Uint8Array) : apply(store, batch[i]);
         outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
       }
       const t2 = performance.now();

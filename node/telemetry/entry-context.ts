@@ -8,6 +8,10 @@ import type { TraceCarrier } from "./tracing.js";
  */
 
 const TRACE_CONTEXT_FIELD = 3;
+/** 2^49: below it a 7-bit group still adds exactly to a double. */
+const EXACT_SCALE = 562_949_953_421_312;
+/** 2^63: a varint's 10th byte at most. */
+const MAX_SCALE = 9_223_372_036_854_775_808;
 const decoder = new TextDecoder();
 const none: TraceCarrier = Object.freeze({});
 
@@ -21,15 +25,16 @@ class Wire {
 
   varint(): number {
     let result = 0;
-    let shift = 0;
+    // 128^k as a running product: `2 ** shift` compiles to a call of the C library's pow().
+    let scale = 1;
     for (;;) {
       if (this.pos >= this.end) throw new RangeError("truncated varint");
       const b = this.buf[this.pos++] as number;
       // Lengths and tags fit in 2^53; higher bits of wide varints (int64 values) are dropped.
-      if (shift < 49) result += (b & 0x7f) * 2 ** shift;
+      if (scale < EXACT_SCALE) result += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 63) throw new RangeError("varint longer than 10 bytes");
+      scale *= 128;
+      if (scale > MAX_SCALE) throw new RangeError("varint longer than 10 bytes");
     }
   }
 

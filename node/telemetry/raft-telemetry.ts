@@ -82,6 +82,13 @@ function describeAssert(v: unknown): string {
   }
 }
 
+/** Attributes of a persisted batch: entry count, bytes of normal entries, whether synced. */
+function batchAttributes(entries: readonly Entry[], sync: boolean): Attributes {
+  let bytes = 0;
+  for (const e of entries) if (e.type === "normal") bytes += e.data.length;
+  return { [attr.batch]: entries.length, [attr.bytes]: bytes, [attr.sync]: sync };
+}
+
 /** Sets outcome attributes of an applied entry on `span`. */
 export function outcomeAttributes(r: AppliedOutcome): Attributes {
   const a: Attributes = { [attr.outcome]: r.outcome };
@@ -105,6 +112,8 @@ export class RaftSpans implements RaftTelemetry {
   readonly #metrics: NodeMetrics | undefined;
   readonly #node: string;
   readonly #pending = new Map<number, Pending>();
+  /** How many of #pending are sampled: at a low ratio usually none, and then sent/stepped are free. */
+  #sampledPending = 0;
   #begun: { span: Span | undefined; ctx: Context | undefined; started: number } | undefined;
   #role: Role = "follower";
   #term = 0;
@@ -174,16 +183,16 @@ export class RaftSpans implements RaftTelemetry {
     if (b === undefined) return;
     b.span?.setAttribute(attr.index, index);
     const recording = b.span?.isRecording() === true;
+    const ctx = recording ? b.ctx : undefined;
     if (this.#pending.size < MAX_PENDING) {
+      if (ctx !== undefined) this.#sampledPending++;
       this.#pending.set(index, {
         term,
         started: b.started,
         span: recording ? b.span : undefined,
-        ctx: recording ? b.ctx : undefined,
+        ctx,
         commit:
-          recording && b.ctx !== undefined
-            ? this.#start("juraft.commit", b.ctx, this.#base(index))
-            : undefined,
+          ctx !== undefined ? this.#start("juraft.commit", ctx, this.#base(index)) : undefined,
         committed: false,
         replicate: new Map(),
       });
@@ -220,9 +229,14 @@ export class RaftSpans implements RaftTelemetry {
   #drop(index: number, why: unknown): void {
     const p = this.#pending.get(index);
     if (p === undefined) return;
-    this.#pending.delete(index);
+    this.#forget(index, p);
     if (p.commit !== undefined && !p.committed) this.#fail(p.commit, why);
     for (const s of p.replicate.values()) s.end();
+  }
+
+  #forget(index: number, p: Pending): void {
+    this.#pending.delete(index);
+    if (p.ctx !== undefined) this.#sampledPending--;
   }
 
   persisting(entries: readonly Entry[], sync: boolean): HookToken {
@@ -231,9 +245,7 @@ export class RaftSpans implements RaftTelemetry {
     if (t === undefined || entries.length === 0)
       return this.#metrics === undefined ? undefined : { started, sync, spans: [] };
     const spans: Span[] = [];
-    let bytes = 0;
-    for (const e of entries) if (e.type === "normal") bytes += e.data.length;
-    const batch = { [attr.batch]: entries.length, [attr.bytes]: bytes, [attr.sync]: sync };
+    let batch: Attributes | undefined; // made for the first traced entry only
     for (const e of entries) {
       if (e.type !== "normal" || e.data.length === 0) continue;
       const p = this.#pending.get(e.index);
@@ -244,6 +256,7 @@ export class RaftSpans implements RaftTelemetry {
         if (sampledCarrier(carrier)) parent = t.extract(carrier);
       }
       if (parent === undefined) continue;
+      batch ??= batchAttributes(entries, sync);
       const s = this.#start("juraft.append", parent, { ...this.#base(e.index), ...batch });
       if (s.isRecording()) spans.push(s);
     }
@@ -261,7 +274,7 @@ export class RaftSpans implements RaftTelemetry {
   }
 
   sent(messages: readonly Message[]): void {
-    if (this.#tracing === undefined || this.#pending.size === 0) return;
+    if (this.#tracing === undefined || this.#sampledPending === 0) return;
     for (const m of messages) {
       if (m.type !== "app") continue;
       for (const e of m.entries) {
@@ -285,7 +298,7 @@ export class RaftSpans implements RaftTelemetry {
   }
 
   stepped(m: Message): void {
-    if (m.type !== "appResp" || m.reject || this.#pending.size === 0) return;
+    if (m.type !== "appResp" || m.reject || this.#sampledPending === 0) return;
     for (const [index, p] of this.#pending) {
       if (index > m.index) continue;
       const s = p.replicate.get(m.from);
@@ -309,7 +322,7 @@ export class RaftSpans implements RaftTelemetry {
       p.committed = true;
       this.#metrics?.commitLatency.observe((now - p.started) / 1000);
       p.commit?.end();
-      this.#pending.delete(e.index);
+      this.#forget(e.index, p);
       // Followers that acknowledged after the commit still end their replicate span there.
       for (const s of p.replicate.values()) s.end();
     }

@@ -35,6 +35,7 @@ export interface BenchFlags {
   compare?: boolean;
   scale?: boolean;
   rounds: string;
+  warmup?: string;
   json?: string;
   svg?: string;
 }
@@ -55,9 +56,9 @@ function int(name: string, v: string, min: number, max: number): number {
 }
 
 /** Parses "20s", "500ms", "2m" or a plain number of seconds into milliseconds. */
-export function parseDuration(v: string): number {
+export function parseDuration(v: string, flag = "--duration"): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (m === null) throw new BenchUsageError(`bench: --duration: cannot parse ${JSON.stringify(v)}`);
+  if (m === null) throw new BenchUsageError(`bench: ${flag}: cannot parse ${JSON.stringify(v)}`);
   const n = Number(m[1]);
   const unit = m[2] ?? "s";
   return Math.round(unit === "ms" ? n : unit === "m" ? n * 60_000 : n * 1000);
@@ -126,6 +127,7 @@ export async function bench(
   const count = f.count === undefined ? undefined : int("--count", f.count, 1, 1e9);
   const durationMs = count === undefined ? parseDuration(f.duration ?? "10s") : undefined;
   const rounds = int("--rounds", f.rounds, 1, 100);
+  const warmupMs = parseDuration(f.warmup ?? "0", "--warmup");
   const levels = f.scale === true ? [...SCALE_LEVELS] : [int("--clients", f.clients, 1, 10_000)];
   const params: Omit<WorkloadParams, "runId"> = {
     keys: int("--keys", f.keys, 1, 10_000_000),
@@ -142,9 +144,21 @@ export async function bench(
   const perRound = (v: number): number => Math.max(1, Math.floor(v / rounds));
   bar.start(levels.length * rounds * targets.length * unit, 0, { label: "starting", ops: 0 });
   const results: RunResult[] = [];
+  const warmups: { target: string; ms: number; ops: number }[] = [];
   try {
     const runId = Date.now().toString(36);
     for (const t of targets) await prepare(t, workload, { ...params, runId }, signal);
+    // Measure steady state: freshly started servers first compile and size their heaps (a JIT
+    // warms up over seconds). The warm-up's operations are not results.
+    if (warmupMs > 0)
+      for (const t of targets) {
+        bar.update(0, { label: `${t.name} warm-up`, ops: 0 });
+        const p = { ...params, runId: `${runId}-warmup` };
+        const clients = levels[0] ?? 1;
+        const r = await run(t, workload, p, { clients, durationMs: warmupMs }, signal);
+        signal.throwIfAborted();
+        warmups.push({ target: t.name, ms: warmupMs, ops: r.ops });
+      }
     let step = 0;
     for (const clients of levels) {
       const acc = new Map<string, RunResult>();
@@ -184,7 +198,7 @@ export async function bench(
   }
   print(table(results));
   for (const line of ratios(results)) print(line);
-  if (f.json !== undefined) await writeFile(f.json, benchJson(argv, results), { signal });
+  if (f.json !== undefined) await writeFile(f.json, benchJson(argv, results, warmups), { signal });
   if (f.svg !== undefined) {
     const caption = `juraft ${argv.join(" ")}`;
     await writeFile(f.svg, chart(results, caption), { signal });

@@ -86,7 +86,11 @@ export function resultJson(r: RunResult): Record<string, unknown> {
 }
 
 /** The JSON document of a benchmark invocation. */
-export function benchJson(argv: readonly string[], results: readonly RunResult[]): string {
+export function benchJson(
+  argv: readonly string[],
+  results: readonly RunResult[],
+  warmup: readonly { readonly target: string; readonly ms: number; readonly ops: number }[] = [],
+): string {
   const doc = {
     command: ["juraft", ...argv].join(" "),
     finishedAt: new Date().toISOString(),
@@ -96,6 +100,8 @@ export function benchJson(argv: readonly string[], results: readonly RunResult[]
       loadavg: loadavg(),
       node: process.version,
     },
+    // Unmeasured: what each target ran before the measured rounds (--warmup).
+    warmup,
     results: results.map(resultJson),
     ratios: ratios(results),
   };

@@ -191,6 +191,7 @@ function build(): Command {
     .option("--compare", "run juraft and etcd in interleaved rounds and print the ratios")
     .option("--scale", "run at 1, 16, 64 and 256 clients")
     .option("--rounds <n>", "rounds the duration or count is split into (interleaved)", "4")
+    .option("--warmup <d>", "run the workload this long on each target first, unmeasured", "5s")
     .option("--json <file>", "write every result as JSON")
     .option("--svg <file>", "write a chart (throughput by concurrency, latency distribution)")
     // Loaded on demand, as serve is: etcd3 and the targets are not needed by other commands.

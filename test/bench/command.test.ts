@@ -64,19 +64,26 @@ test("juraft bench runs end to end and writes JSON and SVG; bad flags are usage 
     const json = join(dir, "r.json");
     const svg = join(dir, "r.svg");
     const args = ["bench", "--local", "1", "--workload", "insert", "--clients", "2"];
-    args.push("--count", "20", "--rounds", "1", "--json", json, "--svg", svg);
+    args.push("--count", "20", "--rounds", "1", "--json", json, "--svg", svg, "--warmup", "300ms");
     const r = await cli(args, { timeoutMs: 50_000 });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     expect(r.lines[0]).toMatch(/^target\s+workload\s+clients\s+ops\/s/);
     expect(r.lines[1]).toMatch(/^juraft\s+insert\s+2\s+\d+/);
     const doc = JSON.parse(await readFile(json, "utf8")) as {
       results: { ops: number; errors: number; target: string }[];
+      warmup: { target: string; ms: number; ops: number }[];
     };
+    // The warm-up ran first and its operations are not in the result.
     expect(doc.results.map((x) => [x.target, x.ops, x.errors])).toEqual([["juraft", 20, 0]]);
+    expect(doc.warmup.map((w) => [w.target, w.ms])).toEqual([["juraft", 300]]);
+    expect(doc.warmup[0]?.ops).toBeGreaterThan(0);
     expect(await readFile(svg, "utf8")).toContain("Throughput by concurrency");
     const bad = await cli(["bench", "--workload", "nope"], { timeoutMs: 20_000 });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--workload must be one of/);
+    const badWarmup = await cli(["bench", "--warmup", "soon"], { timeoutMs: 20_000 });
+    expect(badWarmup.code).toBe(2);
+    expect(badWarmup.stderr).toMatch(/--warmup: cannot parse "soon"/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

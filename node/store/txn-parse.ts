@@ -199,10 +199,10 @@ function parseOp(input: unknown): ParsedOp {
 export function parseOps(ops: unknown): ParsedOp[] {
   if (!Array.isArray(ops))
     return badInput("BAD_OPS", "parse transaction: ops must be a list", { field: "ops" });
-  const out: ParsedOp[] = [];
+  const out = new Array<ParsedOp>(ops.length);
   for (let i = 0; i < ops.length; i++) {
     try {
-      out.push(parseOp(ops[i]));
+      out[i] = parseOp(ops[i]);
     } catch (e) {
       if (e instanceof StoreError) throw e.atOp(i);
       if (e instanceof RangeError)

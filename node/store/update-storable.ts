@@ -79,7 +79,10 @@ export function checkedSizeBound(doc: Doc, field: string): number {
     checkFieldName(k, field);
     if (typeof x === "string") n += 7 + 3 * (k.length + x.length);
     else {
-      if (x instanceof Map || Array.isArray(x)) checkStorable(x, `${field}.${k}`);
+      // The error path is built only for a non-empty container (an empty one, as Juju's
+      // `statusdata: {}` and `subordinates: []`, has nothing to check): it was garbage.
+      if ((x instanceof Map && x.size > 0) || (Array.isArray(x) && x.length > 0))
+        checkStorable(x, `${field}.${k}`);
       n += 2 + 3 * k.length + valueSizeBound(x);
     }
   }

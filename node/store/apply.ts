@@ -3,7 +3,7 @@
  * (DESIGN.md §3 step 6). Deterministic: depends only on the state and the entry.
  */
 import { ErrorCode, StoreError, invariant } from "./errors.js";
-import type { ChangeEvent, Decision, Slot } from "./txn-engine.js";
+import type { ChangeEvent, Decision, DocState, Slot } from "./txn-engine.js";
 import { decide } from "./txn-engine.js";
 import type { ParsedOp } from "./txn-parse.js";
 import { DOC_EXISTS, DOC_MISSING, parseOps } from "./txn-parse.js";
@@ -201,8 +201,10 @@ function commit(
   index: number,
   timeMs: number | undefined,
 ): void {
-  for (const st of d.states) {
-    if (!st.changed) continue;
+  const { opStates } = d;
+  for (let i = 0; i < opStates.length; i++) {
+    const st = opStates[i] as DocState;
+    if (st.at !== i || !st.changed) continue; // each document once, in first-touch order
     const coll = collection(state, st.c);
     // st.before is the current slot: decide read it, and nothing changed since.
     const wasTomb = st.before !== undefined && st.before.doc === null;

@@ -41,6 +41,8 @@ export interface DocState {
   readonly c: string;
   readonly key: string;
   readonly id: Value;
+  /** The first op touching the document: states are committed in first-touch order. */
+  readonly at: number;
   readonly before: Slot | undefined;
   /** Revno before the transaction (SPEC §3 step 2). */
   readonly pre: number;
@@ -70,7 +72,8 @@ export type Decision =
       readonly revnos: (number | null)[];
       /** The change events, built here: one object per op instead of an effect plus an event. */
       readonly changes: ChangeEvent[];
-      readonly states: DocState[];
+      /** Per op, its document's state (shared by a document's ops; its first op is `at`). */
+      readonly opStates: DocState[];
     }
   | {
       readonly outcome: "aborted";
@@ -97,54 +100,67 @@ function stateKey(c: string, key: string): string {
   return `${c.length}:${c}${key}`;
 }
 
-/** The documents a transaction touches, in first-touch order. */
-class States {
-  readonly list: DocState[] = [];
-  /** Built once a transaction touches many documents, to keep lookups O(1). */
-  #index: Map<string, DocState> | null = null;
+/** Transactions touching more documents than this index them by `stateKey`. */
+const SCAN_LIMIT = 16;
 
-  find(c: string, key: string): DocState | undefined {
-    if (this.#index !== null) return this.#index.get(stateKey(c, key));
+/**
+ * The state of op `i`'s document: the one an earlier op made, or a new one read from the store.
+ * `opStates` holds ops 0..i-1's states; a document's state is shared by all its ops, and its
+ * first op is `at` (no list of distinct documents, no object to hold it: both were per-txn
+ * garbage). `index` is built once a transaction has many ops, to keep lookups O(1).
+ */
+function stateFor(
+  opStates: DocState[],
+  i: number,
+  index: Map<string, DocState> | null,
+  op: ParsedOp,
+  colls: Collections,
+  mode: TxnMode,
+): DocState {
+  if (index !== null) {
+    const hit = index.get(stateKey(op.c, op.key));
+    if (hit !== undefined) return hit;
+  } else {
     // A transaction touches a few documents: a scan beats building a composite key per op.
-    for (const s of this.list) if (s.key === key && s.c === c) return s;
-    return undefined;
+    for (let k = 0; k < i; k++) {
+      const s = opStates[k] as DocState;
+      if (s.key === op.key && s.c === op.c) return s;
+    }
   }
-
-  add(st: DocState): void {
-    this.list.push(st);
-    if (this.#index !== null) this.#index.set(stateKey(st.c, st.key), st);
-    else if (this.list.length === 16)
-      this.#index = new Map(this.list.map((s) => [stateKey(s.c, s.key), s]));
-  }
+  const before = colls.get(op.c)?.get(op.key);
+  // SPEC §3 step 2: existing doc -> its revno; removed -> tombstone (client only); else -1.
+  const pre =
+    before === undefined
+      ? -1
+      : before.doc !== null
+        ? before.revno
+        : mode === TxnMode.client
+          ? before.revno
+          : -1;
+  const st: DocState = {
+    c: op.c,
+    key: op.key,
+    id: op.id,
+    at: i,
+    before,
+    pre,
+    running: pre,
+    doc: before?.doc ?? null,
+    bound: before?.sizeBound,
+    changed: false,
+  };
+  index?.set(stateKey(op.c, op.key), st);
+  return st;
 }
 
-function stateFor(states: States, op: ParsedOp, colls: Collections, mode: TxnMode): DocState {
-  let st = states.find(op.c, op.key);
-  if (st === undefined) {
-    const before = colls.get(op.c)?.get(op.key);
-    // SPEC §3 step 2: existing doc -> its revno; removed -> tombstone (client only); else -1.
-    const pre =
-      before === undefined
-        ? -1
-        : before.doc !== null
-          ? before.revno
-          : mode === TxnMode.client
-            ? before.revno
-            : -1;
-    st = {
-      c: op.c,
-      key: op.key,
-      id: op.id,
-      before,
-      pre,
-      running: pre,
-      doc: before?.doc ?? null,
-      bound: before?.sizeBound,
-      changed: false,
-    };
-    states.add(st);
+/** The index of ops 0..n-1's document states by `stateKey`. */
+function indexOf(opStates: readonly DocState[], n: number): Map<string, DocState> {
+  const index = new Map<string, DocState>();
+  for (let k = 0; k < n; k++) {
+    const s = opStates[k] as DocState;
+    if (s.at === k) index.set(stateKey(s.c, s.key), s);
   }
-  return st;
+  return index;
 }
 
 /** SPEC §3 step 3: the running revno after an op. */
@@ -178,11 +194,12 @@ function assertHolds(op: ParsedOp, st: DocState, preOp: number, mode: TxnMode): 
 
 /** Decides a transaction (SPEC §3) without changing anything. */
 export function decide(ops: readonly ParsedOp[], colls: Collections, ctx: EngineContext): Decision {
-  const states = new States();
   const opStates = new Array<DocState>(ops.length);
+  let index: Map<string, DocState> | null = null;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as ParsedOp;
-    const st = stateFor(states, op, colls, ctx.mode);
+    if (i === SCAN_LIMIT) index = indexOf(opStates, i);
+    const st = stateFor(opStates, i, index, op, colls, ctx.mode);
     opStates[i] = st;
     // An assert reads only the pre-transaction document and the ops before it, so checking it
     // here, in op order, finds the same first failing op as a separate pass would.
@@ -190,11 +207,11 @@ export function decide(ops: readonly ParsedOp[], colls: Collections, ctx: Engine
       return { outcome: "aborted", op: i, reason: "assert_failed" };
     st.running = advance(st.running, op.action.kind);
   }
-  for (const st of states.list) st.running = st.pre;
+  for (const st of opStates) st.running = st.pre;
   try {
     return ctx.mode === TxnMode.client
-      ? applyClient(ops, opStates, states.list, ctx)
-      : applyServer(ops, opStates, states.list, ctx);
+      ? applyClient(ops, opStates, ctx)
+      : applyServer(ops, opStates, ctx);
   } catch (e) {
     if (e instanceof StoreError) return { outcome: "rejected", error: e };
     throw e;
@@ -306,12 +323,7 @@ function newRevnos(n: number): (number | null)[] {
 }
 
 /** SPEC §3 step 5 (client-side mgo/txn), with SPEC §7's reject-up-front rule for bad updates. */
-function applyClient(
-  ops: readonly ParsedOp[],
-  opStates: DocState[],
-  states: DocState[],
-  ctx: EngineContext,
-): Decision {
+function applyClient(ops: readonly ParsedOp[], opStates: DocState[], ctx: EngineContext): Decision {
   const revnos = newRevnos(ops.length);
   const changes = new Array<ChangeEvent>(ops.length);
   let n = 0;
@@ -356,16 +368,11 @@ function applyClient(
     if (ev !== undefined) changes[n++] = ev;
   }
   changes.length = n;
-  return { outcome: "applied", revnos, changes, states };
+  return { outcome: "applied", revnos, changes, opStates };
 }
 
 /** The server-side runner (juju/mgo sstxn): revnos from the pre-transaction read (SPEC §6.1). */
-function applyServer(
-  ops: readonly ParsedOp[],
-  opStates: DocState[],
-  states: DocState[],
-  ctx: EngineContext,
-): Decision {
+function applyServer(ops: readonly ParsedOp[], opStates: DocState[], ctx: EngineContext): Decision {
   const revnos = newRevnos(ops.length);
   const changes = new Array<ChangeEvent>(ops.length);
   let n = 0;
@@ -417,5 +424,5 @@ function applyServer(
     if (ev !== undefined) changes[n++] = ev;
   }
   changes.length = n;
-  return { outcome: "applied", revnos, changes, states };
+  return { outcome: "applied", revnos, changes, opStates };
 }

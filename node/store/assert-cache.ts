@@ -93,33 +93,50 @@ class Chain {
 let chains = new Chain();
 let chainEntries = 0;
 
-/** The one field of a one-field plain object or Map (with a string key), or null. */
-function onlyField(v: unknown): [string, unknown] | null {
-  if (typeof v !== "object" || v === null) return null;
+/**
+ * The field and value {@link onlyField} found (module state, not a tuple: one array fewer per
+ * lookup; nothing in between can call back in).
+ */
+let oneName = "";
+let oneValue: unknown = undefined;
+
+/** True, with `oneName`/`oneValue` set, for a one-field plain object or Map with a string key. */
+function onlyField(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
   if (v instanceof Map) {
-    if (v.size !== 1) return null;
-    const [entry] = v as Map<unknown, unknown>;
-    const [k, x] = entry as [unknown, unknown];
-    return typeof k === "string" && x !== undefined ? [k, x] : null;
+    if (v.size !== 1) return false;
+    for (const [k, x] of v as Map<unknown, unknown>) {
+      if (typeof k !== "string" || x === undefined) return false;
+      oneName = k;
+      oneValue = x;
+    }
+    return true;
   }
-  if (Array.isArray(v) || !isPlain(v)) return null;
+  if (Array.isArray(v) || !isPlain(v)) return false;
   let field: string | undefined;
   for (const k in v) {
     if (!Object.hasOwn(v, k)) continue;
-    if (field !== undefined) return null;
+    if (field !== undefined) return false;
     field = k;
   }
-  return field === undefined ? null : [field, (v as Record<string, unknown>)[field]];
+  if (field === undefined) return false;
+  oneName = field;
+  oneValue = (v as Record<string, unknown>)[field];
+  return true;
 }
 
-/** The leaf map and scalar of a one-field chain, or null. */
-function chainOf(input: unknown): { leaf: Map<unknown, CompiledAssert>; x: unknown } | null {
+/** The scalar ending the chain {@link chainOf} found. */
+let chainValue: unknown = undefined;
+
+/** The leaf map of a one-field chain (its scalar in `chainValue`), or null. */
+function chainOf(input: unknown): Map<unknown, CompiledAssert> | null {
   let v = input;
   let node = chains;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    const one = onlyField(v);
-    if (one === null) return null;
-    const [field, x] = one;
+    if (!onlyField(v)) return null;
+    const field = oneName;
+    const x = oneValue;
+    oneValue = undefined; // hold no caller value
     let nextNode = node.next.get(field);
     if (nextNode === undefined) {
       nextNode = new Chain();
@@ -128,9 +145,11 @@ function chainOf(input: unknown): { leaf: Map<unknown, CompiledAssert>; x: unkno
     }
     node = nextNode;
     const t = typeof x;
-    if (t === "string" || t === "boolean" || t === "bigint" || x === null)
-      return { leaf: node.leaf, x };
-    if (t === "number") return Object.is(x, -0) ? null : { leaf: node.leaf, x };
+    if (t === "string" || t === "boolean" || t === "bigint" || x === null || t === "number") {
+      if (t === "number" && Object.is(x, -0)) return null;
+      chainValue = x;
+      return node.leaf;
+    }
     v = x;
   }
   return null;
@@ -142,12 +161,14 @@ export function cachedAssert(input: unknown, compile: () => CompiledAssert): Com
     chains = new Chain();
     chainEntries = 0;
   }
-  const chain = chainOf(input);
-  if (chain !== null) {
-    let hit = chain.leaf.get(chain.x);
+  const leaf = chainOf(input);
+  if (leaf !== null) {
+    const x = chainValue;
+    chainValue = undefined; // hold no caller value
+    let hit = leaf.get(x);
     if (hit === undefined) {
       hit = compile();
-      chain.leaf.set(chain.x, hit);
+      leaf.set(x, hit);
       chainEntries++;
     }
     return hit;

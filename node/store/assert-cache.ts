@@ -54,7 +54,9 @@ function keyOf(v: unknown, depth: number): string | null {
       // same fields in the same order convert to the same query, so they share a key.
       if (v instanceof Map) {
         let k = "{";
-        for (const [f, x] of v as Map<unknown, unknown>) {
+        const m = v as Map<unknown, unknown>;
+        for (const f of m.keys()) {
+          const x = m.get(f);
           if (typeof f !== "string" || x === undefined) return null; // toDoc's errors decide
           const e = keyOf(x, depth + 1);
           if (e === null || k.length > MAX_KEY) return null;
@@ -105,7 +107,9 @@ function onlyField(v: unknown): boolean {
   if (typeof v !== "object" || v === null) return false;
   if (v instanceof Map) {
     if (v.size !== 1) return false;
-    for (const [k, x] of v as Map<unknown, unknown>) {
+    const m = v as Map<unknown, unknown>;
+    for (const k of m.keys()) {
+      const x = m.get(k);
       if (typeof k !== "string" || x === undefined) return false;
       oneName = k;
       oneValue = x;

@@ -46,7 +46,7 @@ export class BsonWriter {
   writeDoc(doc: Doc): void {
     const start = this.length;
     this.#int32(0);
-    for (const [k, v] of doc) this.#element(k, v);
+    for (const k of doc.keys()) this.#element(k, doc.get(k) as Value);
     this.#byte(0);
     this.#view.setInt32(start, this.length - start, true);
   }
@@ -262,7 +262,7 @@ export function utf8Length(s: string): number {
 /** The encoded BSON size of a document, in bytes. */
 export function docSize(doc: Doc): number {
   let n = 5;
-  for (const [k, v] of doc) n += 2 + utf8Length(k) + valueSize(v);
+  for (const k of doc.keys()) n += 2 + utf8Length(k) + valueSize(doc.get(k) as Value);
   return n;
 }
 
@@ -318,7 +318,7 @@ function boundOf(v: Value): number {
 /** A cheap upper bound of `docSize` (strings counted at 3 bytes per UTF-16 unit). */
 export function docSizeBound(doc: Doc): number {
   let n = 5;
-  for (const [k, v] of doc) n += 2 + 3 * k.length + boundOf(v);
+  for (const k of doc.keys()) n += 2 + 3 * k.length + boundOf(doc.get(k) as Value);
   return n;
 }
 

@@ -116,7 +116,8 @@ function mapToDoc(
   depth: number,
   out: Doc = new Map(),
 ): Doc {
-  for (const [k, v] of input) {
+  for (const k of input.keys()) {
+    const v = input.get(k);
     const key = checkKey(k, field);
     if (v === undefined) continue;
     out.set(key, isScalar(v) ? v : toValue(v, field === "" ? key : `${field}.${key}`, depth + 1));

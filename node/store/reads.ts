@@ -163,7 +163,8 @@ function addPath(tree: ProjTree, segs: string[]): void {
 
 function include(d: Doc, tree: ProjTree): Doc {
   const out: Doc = new Map();
-  for (const [k, v] of d) {
+  for (const k of d.keys()) {
+    const v = d.get(k) as Value;
     const t = tree.get(k);
     if (t === undefined) continue;
     if (t === true) out.set(k, v);
@@ -179,7 +180,8 @@ function include(d: Doc, tree: ProjTree): Doc {
 
 function exclude(d: Doc, tree: ProjTree): Doc {
   const out: Doc = new Map();
-  for (const [k, v] of d) {
+  for (const k of d.keys()) {
+    const v = d.get(k) as Value;
     const t = tree.get(k);
     if (t === true) continue;
     if (t === undefined) out.set(k, v);

@@ -99,7 +99,8 @@ function opFields(input: unknown): OpFields {
     remove: undefined,
   };
   if (input instanceof Map) {
-    for (const [k, v] of input as Map<unknown, unknown>) addField(out, k, v);
+    const m = input as Map<unknown, unknown>;
+    for (const k of m.keys()) addField(out, k, m.get(k));
   } else if (typeof input === "object" && input !== null && !Array.isArray(input)) {
     const o = input as Record<string, unknown>;
     for (const k in o) if (Object.hasOwn(o, k)) addField(out, k, o[k]);

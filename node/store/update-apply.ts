@@ -74,10 +74,14 @@ class Cursor implements UpdateContext {
   }
 }
 
-/** A shallow copy of a document: a for-of of `set`s is ~30% cheaper than `new Map(doc)` (Node 20). */
+/**
+ * A shallow copy of a document: a for-of of `set`s is ~30% cheaper than `new Map(doc)` (Node 20).
+ * Keys then `get`, not `for (const [k, v] of doc)`: optimised code still allocated each entry's
+ * `[k, v]` array, about half of what a copy allocated.
+ */
 function copyDoc(doc: Doc): Doc {
   const copy: Doc = new Map();
-  for (const [k, v] of doc) copy.set(k, v);
+  for (const k of doc.keys()) copy.set(k, doc.get(k) as Value);
   return copy;
 }
 

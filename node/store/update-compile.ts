@@ -188,11 +188,14 @@ function mapShape(
   raw: unknown[],
 ): UpdateShape | undefined {
   let node: ShapeNode | undefined = shapeRoots.get(field);
-  for (const [op, operand] of input) {
+  for (const op of input.keys()) {
+    const operand = input.get(op);
     if (typeof op !== "string" || operand === undefined) return undefined;
     if (op === "$rename" || !(operand instanceof Map)) return undefined;
     node = node?.ops.get(op);
-    for (const [path, v] of operand as Map<unknown, unknown>) {
+    const paths = operand as Map<unknown, unknown>;
+    for (const path of paths.keys()) {
+      const v = paths.get(path);
       if (typeof path !== "string" || v === undefined) return undefined;
       node = node?.paths.get(path);
       raw.push(v);

@@ -47,7 +47,8 @@ export function valueDepth(v: Value): number {
 /** Rejects `$`-prefixed field names anywhere inside a value to be stored (MongoDB code 52). */
 export function checkStorable(v: Value, field: string): void {
   if (v instanceof Map) {
-    for (const [k, x] of v) {
+    for (const k of v.keys()) {
+      const x = v.get(k) as Value;
       checkFieldName(k, field);
       // Error paths are built only for containers: a string per scalar field was garbage.
       if (x instanceof Map || Array.isArray(x)) checkStorable(x, `${field}.${k}`);
@@ -75,7 +76,8 @@ function checkFieldName(k: string, field: string): void {
  */
 export function checkedSizeBound(doc: Doc, field: string): number {
   let n = 5;
-  for (const [k, x] of doc) {
+  for (const k of doc.keys()) {
+    const x = doc.get(k) as Value;
     checkFieldName(k, field);
     if (typeof x === "string") n += 7 + 3 * (k.length + x.length);
     else {

@@ -67,7 +67,8 @@ function keyOf(v: unknown, depth: number): string | null {
       if (!isPlain(v)) return null;
       let k = "{";
       const o = v as Record<string, unknown>;
-      for (const f of Object.keys(o)) {
+      for (const f in o) {
+        if (!Object.hasOwn(o, f)) continue;
         if (o[f] === undefined) continue; // dropped by conversion, as in toDoc
         const e = keyOf(o[f], depth + 1);
         if (e === null || k.length > MAX_KEY) return null;

@@ -131,7 +131,10 @@ function plainToDoc(
   depth: number,
   out: Doc = new Map(),
 ): Doc {
-  for (const key of Object.keys(input)) {
+  // for-in over own keys, not Object.keys: the same keys in the same order, without copying
+  // the key list per object.
+  for (const key in input) {
+    if (!Object.hasOwn(input, key)) continue;
     const v = input[key];
     if (v === undefined) continue;
     checkKey(key, field);

@@ -23,7 +23,10 @@ export class Level {
   static async open(location: string, createIfMissing: boolean): Promise<Level> {
     const db = RocksDB(location);
     await new Promise<void>((resolve, reject) => {
-      db.open({ createIfMissing, errorIfExists: false }, (err) => {
+      // infoLogLevel "info": RocksDB's LOG (flushes, compactions, stalls, errors) is its own
+      // diagnostic for operators; the binding turns it off unless a level is given. The LOG
+      // rolls at the binding's 2 MiB; RocksDB keeps up to 1000 of them.
+      db.open({ createIfMissing, errorIfExists: false, infoLogLevel: "info" }, (err) => {
         if (err) reject(ioError(`cannot open RocksDB at '${location}'`, err));
         else resolve();
       });
@@ -38,6 +41,33 @@ export class Level {
         if (err)
           reject(ioError(`cannot write a batch of ${ops.length} to '${this.location}'`, err));
         else resolve();
+      });
+    });
+  }
+
+  /**
+   * Compacts the keys in [start, end] down to the bottom level (RocksDB's CompactRange), on the
+   * binding's thread pool: tombstones of deleted keys are dropped and their space freed.
+   * Writes go on meanwhile. The binding ignores RocksDB's status, so a failure here does not
+   * reject: RocksDB keeps it as its background error (in its LOG), which fails later writes
+   * when it is serious.
+   */
+  compactRange(start: Buffer, end: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#db.compactRange(start, end, (err) => {
+        if (err) reject(ioError(`cannot compact a key range of '${this.location}'`, err));
+        else resolve();
+      });
+    });
+  }
+
+  /** Estimated bytes on disk of the keys in [start, end) (flushed SST files only). */
+  approximateSize(start: Buffer, end: Buffer): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#db.approximateSize(start, end, (err, size) => {
+        if (err)
+          reject(ioError(`cannot estimate the size of a key range of '${this.location}'`, err));
+        else resolve(size);
       });
     });
   }

@@ -26,7 +26,7 @@ import {
 } from "../raft/index.js";
 import { encodeEntry } from "./entry-codec.js";
 import { StorageError, StorageErrorCode, ioError, messageOf, throwIfAborted } from "./errors.js";
-import { Kind, key } from "./keys.js";
+import { Kind, entryRange, key } from "./keys.js";
 import { Level, type LevelOperation } from "./level.js";
 import { loadLog, type LoadedLog } from "./rocks-load.js";
 import {
@@ -89,6 +89,12 @@ export class RocksStorage implements Storage, AsyncDisposable {
   #ents: Entry[];
   /** The last queued mutation; never rejects (each caller gets its own outcome). */
   #tail: Promise<void> = Promise.resolve();
+  /** The running RocksDB compaction of the deleted log, if any (see {@link compact}). */
+  #reclaiming: Promise<void> | undefined;
+  /** The highest compacted index whose range is still to be compacted by RocksDB. */
+  #reclaimTo = 0;
+  /** A failure of that compaction, thrown by the next write. */
+  #reclaimError: StorageError | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(dir: string, group: GroupId, db: Level, loaded: LoadedLog) {
@@ -255,8 +261,15 @@ export class RocksStorage implements Storage, AsyncDisposable {
    * accepts; and RocksDB recovers its WAL as a prefix, so the next synced write makes it
    * durable before anything written after it. An abort between batches leaves a shorter
    * compaction, which is just as consistent.
+   *
+   * Then RocksDB compacts the deleted key range in the background (CompactRange; the promise
+   * does not wait, the Raft loop must not): deleted keys otherwise stay in SST files as
+   * tombstones over the old values until RocksDB's level sizes happen to pick those files, so
+   * the log's disk space would not come back and scans at open would skip over them.
+   * {@link reclaimed} waits for it; {@link close} too.
    */
   async compact(index: Index, opts: WriteOptions = {}): Promise<void> {
+    let deleted = false;
     for (;;) {
       const more = await this.#enqueue("compact", opts.signal, async () => {
         const offset = this.#offset();
@@ -274,15 +287,52 @@ export class RocksStorage implements Storage, AsyncDisposable {
         await this.#db.batch(ops, opts.sync ?? false);
         // In place: the core holds no reference to this array across calls.
         this.#ents.splice(0, to - offset + 1, dummy(to, term));
+        deleted = true;
         return to < index;
       });
-      if (!more) return;
+      if (!more) break;
     }
+    if (deleted) this.#reclaim(index);
+  }
+
+  /** Resolves when the background RocksDB compactions started by {@link compact} have ended. */
+  async reclaimed(): Promise<void> {
+    while (this.#reclaiming !== undefined) await this.#reclaiming;
+  }
+
+  /** Estimated bytes on disk of this group's entries up to `index` (tests and diagnostics). */
+  diskBytesUpTo(index: Index): Promise<number> {
+    return this.#db.approximateSize(
+      entryRange(this.group).gte,
+      key(Kind.Entry, this.group, index + 1),
+    );
+  }
+
+  /** Starts (or queues: one at a time, the latest range) RocksDB's compaction of [0, to]. */
+  #reclaim(to: Index): void {
+    if (this.#closing !== undefined) return;
+    this.#reclaimTo = Math.max(this.#reclaimTo, to);
+    if (this.#reclaiming !== undefined) return;
+    const loop = async (): Promise<void> => {
+      while (this.#reclaimTo > 0 && this.#closing === undefined) {
+        const end = this.#reclaimTo;
+        this.#reclaimTo = 0;
+        await this.#db.compactRange(entryRange(this.group).gte, key(Kind.Entry, this.group, end));
+      }
+    };
+    this.#reclaiming = loop()
+      .catch((err: unknown) => {
+        // Not swallowed: the next write of the log fails with it (a storage error is fatal).
+        this.#reclaimError ??= ioError(`RocksDB could not compact the log at '${this.dir}'`, err);
+      })
+      .finally(() => {
+        this.#reclaiming = undefined;
+      });
   }
 
   /** Waits for queued writes, then closes RocksDB; idempotent. Later writes throw CLOSED. */
   close(): Promise<void> {
-    this.#closing ??= this.#tail.then(() => this.#db.close());
+    this.#closing ??= Promise.all([this.#tail, this.reclaimed()]).then(() => this.#db.close());
     return this.#closing;
   }
 
@@ -331,6 +381,7 @@ export class RocksStorage implements Storage, AsyncDisposable {
       );
     }
     throwIfAborted(signal);
+    if (this.#reclaimError !== undefined) throw this.#reclaimError;
     const run = async (): Promise<T> => {
       throwIfAborted(signal);
       return fn();

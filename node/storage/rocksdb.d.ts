@@ -11,6 +11,8 @@ declare module "rocksdb" {
       readonly createIfMissing?: boolean;
       readonly errorIfExists?: boolean;
       readonly readOnly?: boolean;
+      /** RocksDB's own LOG file in the directory; the binding disables it when unset. */
+      readonly infoLogLevel?: "debug" | "info" | "warn" | "error" | "fatal" | "header";
     }
     /** One operation of an array batch. */
     type BatchOperation =
@@ -37,6 +39,14 @@ declare module "rocksdb" {
         callback: Callback,
       ): void;
       getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]>;
+      /** Manual compaction of [start, end]; the binding drops RocksDB's status (never errs). */
+      compactRange(start: Buffer, end: Buffer, callback: Callback): void;
+      /** Estimated bytes on disk (SST files) of the keys in [start, end). */
+      approximateSize(
+        start: Buffer,
+        end: Buffer,
+        callback: (err: Error | null | undefined, size: number) => void,
+      ): void;
       iterator(options: IteratorOptions): Iterator;
     }
   }

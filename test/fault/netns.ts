@@ -2,11 +2,12 @@
  * Nodes in network namespaces on a bridge: slot i is namespace `<prefix>n<i>` with address
  * 10.A.B.(10+i) on port 7070, the host is 10.A.B.1 on the bridge `<prefix>br`. Partitions are
  * blackhole routes (packets to the peer are discarded, new connections fail): iptables is not
- * needed. Degradation is `tc netem` on each node's interface, or where the kernel lacks netem a
- * token bucket (tbf) small enough to queue (delay) and tail-drop (loss) under Raft's traffic.
+ * needed. Degradation is `tc netem` on each node's interface, or where the kernel lacks netem
+ * loss, delay and reordering built from htb classes and u32 filters (shaper.ts).
  */
 import type { Degradation, Net } from "./net-types.js";
 import { run, tryRun } from "./exec.js";
+import { describeShape, shapeCommands, shapeFor } from "./shaper.js";
 
 const PORT = 7070;
 
@@ -105,36 +106,60 @@ export class NetnsNet implements Net {
     }
   }
 
-  async degrade(d: Degradation): Promise<string> {
-    let how = "netem";
+  /**
+   * Degrades every link between nodes: netem on each node's interface when the kernel has it
+   * (unless `netem: false`), else the htb+u32 substitute of shaper.ts on the bridge's port to
+   * each node. Returns what was applied.
+   */
+  async degrade(d: Degradation, o: { netem?: boolean } = {}): Promise<string> {
+    this.#degraded = true;
+    if (o.netem !== false && (await this.#netem(d)))
+      return `netem delay ${d.delayMs}ms ${d.jitterMs}ms loss ${d.lossPct}% reorder ${d.reorderPct}%`;
+    const shape = shapeFor(d);
+    for (let i = 0; i < this.#slots; i++) {
+      await tryRun("ip", [
+        "netns",
+        "exec",
+        this.#ns(i),
+        "tc",
+        "qdisc",
+        "del",
+        "dev",
+        "eth0",
+        "root",
+      ]);
+      // One segment per packet, so that the ID (and the choice) is per segment.
+      await run("ip", ["-n", this.#ns(i), "link", "set", "dev", "eth0", "gso_max_segs", "1"]);
+      const port = `${this.#prefix}v${i}`;
+      await tryRun("tc", ["qdisc", "del", "dev", port, "root"]);
+      for (const args of shapeCommands(port, shape, `${this.#subnet}.1`)) await run("tc", args);
+    }
+    return describeShape(shape);
+  }
+
+  /** Applies netem on every node's interface; false (nothing applied) if the kernel lacks it. */
+  async #netem(d: Degradation): Promise<boolean> {
     for (let i = 0; i < this.#slots; i++) {
       const ns = this.#ns(i);
       await tryRun("ip", ["netns", "exec", ns, "tc", "qdisc", "del", "dev", "eth0", "root"]);
-      const netem = [
-        ..."netns exec".split(" "),
-        ns,
-        ..."tc qdisc add dev eth0 root netem".split(" "),
-        "delay",
-        `${d.delayMs}ms`,
-        `${d.jitterMs}ms`,
-        "loss",
-        `${d.lossPct}%`,
-        "reorder",
-        `${d.reorderPct}%`,
-      ];
-      if (how === "netem" && (await tryRun("ip", netem))) continue;
-      // No netem in this kernel: a token bucket of 512 kbit/s with a queue of `delayMs` delays
-      // bursts and drops what overflows (loss), the closest substitute the kernel offers.
-      how = "tbf (no netem in this kernel: rate 512kbit, queue bounded by latency, tail drops)";
-      await run("ip", [
-        ..."netns exec".split(" "),
-        ns,
-        ..."tc qdisc add dev eth0 root tbf rate 512kbit burst 8kbit latency".split(" "),
-        `${Math.max(1, d.delayMs)}ms`,
+      const ok = await tryRun("ip", [
+        ...["netns", "exec", ns, "tc", "qdisc", "add", "dev", "eth0", "root", "netem"],
+        ...["delay", `${d.delayMs}ms`, `${d.jitterMs}ms`, "loss", `${d.lossPct}%`],
+        ...["reorder", `${d.reorderPct}%`],
       ]);
+      if (!ok) return false;
     }
-    this.#degraded = true;
-    return how;
+    return true;
+  }
+
+  /** `tc -s qdisc show` of the bridge's port to slot i (where the substitute shapes). */
+  shapedStats(i: number): Promise<string> {
+    return run("tc", ["-s", "qdisc", "show", "dev", `${this.#prefix}v${i}`]);
+  }
+
+  /** The host's address on the bridge (the nodes reach it; tests listen there). */
+  get hostAddress(): string {
+    return `${this.#subnet}.1`;
   }
 
   async heal(): Promise<void> {
@@ -142,18 +167,12 @@ export class NetnsNet implements Net {
       await tryRun("ip", ["-n", this.#ns(x), "route", "del", "blackhole", `${this.#ip(y)}/32`]);
     this.#cuts = [];
     if (this.#degraded) {
-      for (let i = 0; i < this.#slots; i++)
-        await tryRun("ip", [
-          "netns",
-          "exec",
-          this.#ns(i),
-          "tc",
-          "qdisc",
-          "del",
-          "dev",
-          "eth0",
-          "root",
-        ]);
+      for (let i = 0; i < this.#slots; i++) {
+        const ns = this.#ns(i);
+        await tryRun("ip", ["netns", "exec", ns, "tc", "qdisc", "del", "dev", "eth0", "root"]);
+        await tryRun("ip", ["-n", ns, "link", "set", "dev", "eth0", "gso_max_segs", "65535"]);
+        await tryRun("tc", ["qdisc", "del", "dev", `${this.#prefix}v${i}`, "root"]);
+      }
       this.#degraded = false;
     }
   }

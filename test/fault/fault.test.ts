@@ -2,7 +2,8 @@
  * The short fault suite (issue 8): real `juraft serve` processes under nemeses, both workloads
  * recorded and checked (linearizable registers, Elle-style list-append, byte-identical dumps).
  * 3 nodes in network namespaces (or proxies where namespaces are unavailable) with kill -9,
- * SIGSTOP, partitions, membership changes and a full disk; then 5 nodes through the loopback
+ * SIGSTOP, partitions, degraded links (netem, or the htb+u32 loss and reordering of shaper.ts),
+ * membership changes and a full disk; then 5 nodes through the loopback
  * proxies (the fallback network, exercised here too) with partitions, degradation and kills.
  * `npm run fault` runs the long version.
  */
@@ -32,8 +33,8 @@ function expectClean(r: RunReport): void {
   expect(r.listAppend.stats.ok).toBeGreaterThan(10);
 }
 
-test("3 nodes: kill -9, pause, partition, membership change and full disk", async () => {
-  const nemeses = ["kill", "pause", "partition", "membership", "disk"] as const;
+test("3 nodes: kill -9, pause, partition, degraded links, membership change, full disk", async () => {
+  const nemeses = ["kill", "pause", "partition", "degrade", "membership", "disk"] as const;
   const r = await faultRun({
     nodes: 3,
     timeSec: 20,

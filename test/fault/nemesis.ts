@@ -2,7 +2,8 @@
  * Nemeses: faults started and healed on a schedule, each recorded with its start and end.
  * kill (kill -9 and restart, a random node or the leader), pause (SIGSTOP longer than the election
  * timeout, then SIGCONT), partition (random halves, isolated leader, bridge, majorities ring,
- * rotating), degrade (netem, or what the network offers), membership (remove a member during the
+ * rotating), degrade (netem; without it, loss and reordering from htb and u32, see shaper.ts;
+ * delay only through the proxies), membership (remove a member during the
  * other faults, wipe it, rejoin it as a new member) and disk (fill a node's small tmpfs data
  * directory). With "all", one or two nemeses run at once.
  */
@@ -198,7 +199,11 @@ export async function startNemesis(
         lossPct: 10,
         reorderPct: 20,
       });
-      return done(() => ctx.cluster.net.heal());
+      return done(async () => {
+        const c = await ctx.cluster.net.shapedCounts?.();
+        if (c !== undefined) f.detail += `; ${c.dropped} packets dropped, ${c.held} held`;
+        await ctx.cluster.net.heal();
+      });
     }
     case "membership":
       return done(await membership(ctx, f));

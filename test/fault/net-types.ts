@@ -25,6 +25,11 @@ export interface Net extends AsyncDisposable {
   cut(a: readonly number[], b: readonly number[]): Promise<void>;
   /** Degrades every link; returns how (e.g. "netem" or "tbf"), or why it cannot. */
   degrade(d: Degradation): Promise<string>;
+  /**
+   * Packets the htb+u32 substitute dropped and held so far, summed over nodes (undefined when
+   * it is not applied; netem and the proxies do not count).
+   */
+  shapedCounts?(): Promise<{ dropped: number; held: number } | undefined>;
   /** Restores every link and removes degradation. */
   heal(): Promise<void>;
   /** Removes everything created (namespaces, interfaces, proxies). */

@@ -7,7 +7,7 @@
  */
 import type { Degradation, Net } from "./net-types.js";
 import { run, tryRun } from "./exec.js";
-import { describeShape, shapeCommands, shapeFor } from "./shaper.js";
+import { describeShape, parseShapedCounts, shapeCommands, shapeFor } from "./shaper.js";
 
 const PORT = 7070;
 
@@ -157,9 +157,15 @@ export class NetnsNet implements Net {
     return run("tc", ["-s", "qdisc", "show", "dev", `${this.#prefix}v${i}`]);
   }
 
-  /** The host's address on the bridge (the nodes reach it; tests listen there). */
-  get hostAddress(): string {
-    return `${this.#subnet}.1`;
+  /** Sums the substitute's drop and hold counters over the nodes (see Net.shapedCounts). */
+  async shapedCounts(): Promise<{ dropped: number; held: number } | undefined> {
+    let sum: { dropped: number; held: number } | undefined;
+    for (let i = 0; i < this.#slots; i++) {
+      const c = parseShapedCounts(await this.shapedStats(i));
+      if (c !== undefined)
+        sum = { dropped: (sum?.dropped ?? 0) + c.dropped, held: (sum?.held ?? 0) + c.held };
+    }
+    return sum;
   }
 
   async heal(): Promise<void> {

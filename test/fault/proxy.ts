@@ -3,8 +3,11 @@
  * a proxy forwards to L. The proxy learns which node dialled it from the kernel (the socket of
  * the connecting port in /proc/net/tcp, and which node process holds that socket), so rules are
  * per link: a cut link has its connections destroyed and new ones held unanswered; a degraded
- * link delays every chunk by delay ± jitter. Loss and reordering have no meaning inside a TCP
- * stream, so this mode cannot inject them (it says so).
+ * link delays every chunk by delay ± jitter. Loss and reordering cannot be made here: the proxy
+ * ends one TCP connection and opens another, so it sees a byte stream its kernel has already
+ * made complete and ordered; withholding or swapping bytes would corrupt that stream (a failure
+ * TCP never lets through), not lose or reorder packets, which TCP repairs below the application.
+ * So this mode injects delay only, and says so.
  */
 import { readFile, readdir, readlink } from "node:fs/promises";
 import { createServer, connect, type Server, type Socket } from "node:net";

@@ -269,7 +269,7 @@ export class RocksStorage implements Storage, AsyncDisposable {
    * {@link reclaimed} waits for it; {@link close} too.
    */
   async compact(index: Index, opts: WriteOptions = {}): Promise<void> {
-    let deleted = false;
+    const first = this.firstIndex();
     for (;;) {
       const more = await this.#enqueue("compact", opts.signal, async () => {
         const offset = this.#offset();
@@ -287,12 +287,11 @@ export class RocksStorage implements Storage, AsyncDisposable {
         await this.#db.batch(ops, opts.sync ?? false);
         // In place: the core holds no reference to this array across calls.
         this.#ents.splice(0, to - offset + 1, dummy(to, term));
-        deleted = true;
         return to < index;
       });
       if (!more) break;
     }
-    if (deleted) this.#reclaim(index);
+    if (this.firstIndex() > first) this.#reclaim(index); // something was deleted
   }
 
   /** Resolves when the background RocksDB compactions started by {@link compact} have ended. */

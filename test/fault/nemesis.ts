@@ -71,7 +71,7 @@ async function partition(ctx: NemesisContext, f: FaultRecord, holdMs: number): P
     m.length >= 5 ? kinds : kinds.filter((k) => k !== "bridge" && k !== "ring"),
   );
   const apply = async (k: (typeof kinds)[number]): Promise<string> => {
-    await net.heal();
+    await net.heal("cuts");
     switch (k) {
       case "halves":
       case "rotating": {
@@ -111,7 +111,7 @@ async function partition(ctx: NemesisContext, f: FaultRecord, holdMs: number): P
       f.detail += `; ${await apply("rotating")}`;
     }
   }
-  return () => net.heal();
+  return () => net.heal("cuts");
 }
 
 async function membership(ctx: NemesisContext, f: FaultRecord): Promise<Heal> {
@@ -202,7 +202,7 @@ export async function startNemesis(
       return done(async () => {
         const c = await ctx.cluster.net.shapedCounts?.();
         if (c !== undefined) f.detail += `; ${c.dropped} packets dropped, ${c.held} held`;
-        await ctx.cluster.net.heal();
+        await ctx.cluster.net.heal("degradation");
       });
     }
     case "membership":

@@ -8,6 +8,9 @@ export interface Degradation {
   readonly reorderPct: number;
 }
 
+/** What {@link Net.heal} restores. */
+export type Healing = "cuts" | "degradation" | "all";
+
 /** The network of a run. */
 export interface Net extends AsyncDisposable {
   readonly mode: "netns" | "proxy";
@@ -30,8 +33,11 @@ export interface Net extends AsyncDisposable {
    * it is not applied; netem and the proxies do not count).
    */
   shapedCounts?(): Promise<{ dropped: number; held: number } | undefined>;
-  /** Restores every link and removes degradation. */
-  heal(): Promise<void>;
+  /**
+   * Restores cut links ("cuts"), removes degradation ("degradation"), or both (default), so
+   * that a partition healed during a degradation leaves it in place, and the reverse.
+   */
+  heal(what?: Healing): Promise<void>;
   /** Removes everything created (namespaces, interfaces, proxies). */
   close(): Promise<void>;
 }

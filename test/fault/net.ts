@@ -13,7 +13,7 @@ import type { Net } from "./net-types.js";
 import { NetnsNet } from "./netns.js";
 import { ProxyNet } from "./proxy.js";
 
-export type { Degradation, Net } from "./net-types.js";
+export type { Degradation, Healing, Net } from "./net-types.js";
 
 /** Whether network namespaces can be created here (root, iproute2, kernel support). */
 export async function netnsAvailable(prefix: string): Promise<boolean> {

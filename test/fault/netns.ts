@@ -5,7 +5,7 @@
  * needed. Degradation is `tc netem` on each node's interface, or where the kernel lacks netem
  * loss, delay and reordering built from htb classes and u32 filters (shaper.ts).
  */
-import type { Degradation, Net } from "./net-types.js";
+import type { Degradation, Healing, Net } from "./net-types.js";
 import { run, tryRun } from "./exec.js";
 import { describeShape, parseShapedCounts, shapeCommands, shapeFor } from "./shaper.js";
 
@@ -168,10 +168,18 @@ export class NetnsNet implements Net {
     return sum;
   }
 
-  async heal(): Promise<void> {
+  async heal(what: Healing = "all"): Promise<void> {
+    if (what !== "degradation") await this.#uncut();
+    if (what !== "cuts") await this.#undegrade();
+  }
+
+  async #uncut(): Promise<void> {
     for (const [x, y] of this.#cuts)
       await tryRun("ip", ["-n", this.#ns(x), "route", "del", "blackhole", `${this.#ip(y)}/32`]);
     this.#cuts = [];
+  }
+
+  async #undegrade(): Promise<void> {
     if (this.#degraded) {
       for (let i = 0; i < this.#slots; i++) {
         const ns = this.#ns(i);

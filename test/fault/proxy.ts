@@ -11,7 +11,7 @@
  */
 import { readFile, readdir, readlink } from "node:fs/promises";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import type { Degradation, Net } from "./net-types.js";
+import type { Degradation, Healing, Net } from "./net-types.js";
 
 interface Link {
   readonly from: number;
@@ -187,9 +187,10 @@ export class ProxyNet implements Net {
     );
   }
 
-  heal(): Promise<void> {
+  heal(what: Healing = "all"): Promise<void> {
+    if (what !== "cuts") this.#degradation = undefined;
+    if (what === "degradation") return Promise.resolve();
     this.#cut = new Set();
-    this.#degradation = undefined;
     // Held connections of healed links are closed: their owners reconnect.
     for (const l of this.#links) if (l.sockets.length === 1) l.sockets[0]?.destroy();
     this.#links.splice(0, this.#links.length, ...this.#links.filter((l) => l.sockets.length > 1));

@@ -40,8 +40,8 @@ const bitsFor = (pct: number): number =>
 export function shapeFor(d: Degradation): Shape {
   // A 1514-byte frame takes delayMs at this rate: 1514 * 8 bits / delayMs = kbit/s.
   const slowKbit = Math.max(8, Math.round((1514 * 8) / Math.max(1, d.delayMs)));
-  // Room for about delay + jitter of queueing; more arrivals than that are dropped.
-  const slowQueue = Math.max(2, Math.ceil((d.delayMs + d.jitterMs) / Math.max(1, d.delayMs)) * 4);
+  // Jitter is the queue: 0 to 7 packets ahead (up to 8 × delayMs); arrivals beyond it drop.
+  const slowQueue = 8;
   return { lossBits: bitsFor(d.lossPct), holdBits: bitsFor(d.reorderPct), slowKbit, slowQueue };
 }
 

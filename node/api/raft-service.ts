@@ -8,7 +8,8 @@ import { decodeBatch } from "../cluster/wire-codec.js";
 import type { ApiContext } from "./context.js";
 import { Code } from "@connectrpc/connect";
 
-function checkCluster(ctx: ApiContext, clusterId: string): void {
+/** Refuses Raft traffic from a member of another cluster (FAILED_PRECONDITION, CLUSTER_MISMATCH). */
+export function checkCluster(ctx: Pick<ApiContext, "clusterId">, clusterId: string): void {
   if (clusterId !== ctx.clusterId) {
     throw failedPrecondition(
       "CLUSTER_MISMATCH",

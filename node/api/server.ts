@@ -11,6 +11,7 @@ import { telemetryOf, type ApiContext } from "./context.js";
 import { errorInterceptor } from "./errors.js";
 import { healthService } from "./health-service.js";
 import { raftService } from "./raft-service.js";
+import { isRaftStream, serveRaftStream } from "./raft-stream.js";
 import { storeService } from "./store-service.js";
 import { createH2Server, securityInterceptors, type ListenerSecurity } from "./tls.js";
 
@@ -36,6 +37,7 @@ export async function startServer(
   },
 ): Promise<ApiServer> {
   const security = opts.security ?? { role: "all" };
+  const maxBytes = opts.maxRequestBytes ?? 64 * 1024 * 1024;
   const routes = (router: ConnectRouter): void => {
     // Also on the peer port: members relay writes to the leader over StoreService.Session
     // there (only holders of a member certificate reach it).
@@ -54,9 +56,22 @@ export async function startServer(
     ],
     // Loopback and LAN traffic: gzip costs more CPU than it saves (it showed in profiles).
     acceptCompression: [],
-    readMaxBytes: opts.maxRequestBytes ?? 64 * 1024 * 1024,
+    readMaxBytes: maxBytes,
   });
-  const server = createH2Server(handler, security.tls);
+  // Members' Raft streams skip Connect (node/api/raft-stream.ts) where the listener asks nothing
+  // of a caller but what TLS already checked: not on a client port, and not where every call
+  // needs a token (there the Connect path refuses them, as it always did).
+  const rawRaft =
+    security.role === "peer" || (security.role === "all" && security.tokens === undefined);
+  const server = createH2Server(
+    rawRaft
+      ? (req, res) => {
+          if (isRaftStream(req)) serveRaftStream(ctx, maxBytes, req, res);
+          else handler(req, res);
+        }
+      : handler,
+    security.tls,
+  );
   // Raft answers are small and latency-bound: do not let Nagle's algorithm hold them back.
   server.on("connection", (socket: Socket) => socket.setNoDelay(true));
   const sessions = new Set<http2.ServerHttp2Session>();

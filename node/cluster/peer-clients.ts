@@ -4,12 +4,14 @@ import {
   type Interceptor,
   type Transport as ConnectTransport,
 } from "@connectrpc/connect";
+import type * as http2 from "node:http2";
 import { connect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { RaftService } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
 import { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
 import { StoreService } from "../../proto/gen/juraft/store/v1/store_pb.js";
+import { grpcContentType } from "../util/index.js";
 
 /**
  * PEM material for mutual TLS between members: this member's certificate and key (presented to
@@ -74,7 +76,29 @@ export class PeerClients {
     return createClient(ClusterService, this.#transport(address));
   }
 
+  /**
+   * Opens a raw HTTP/2 stream to `path` (a gRPC method) on the member at `address`, sharing the
+   * Connect clients' connection, for callers that write gRPC frames themselves.
+   */
+  grpcStream(address: string, path: string): Promise<http2.ClientHttp2Stream> {
+    return this.#entry(address).sessions.request(
+      "POST",
+      path,
+      { "content-type": grpcContentType, te: "trailers" },
+      {},
+    );
+  }
+
+  /** Tells the connection's keep-alive that `stream` (from grpcStream) just received bytes. */
+  responseRead(address: string, stream: http2.ClientHttp2Stream): void {
+    this.#transports.get(address)?.sessions.notifyResponseByteRead(stream);
+  }
+
   #transport(address: string): ConnectTransport {
+    return this.#entry(address).transport;
+  }
+
+  #entry(address: string): { transport: ConnectTransport; sessions: Http2SessionManager } {
     let t = this.#transports.get(address);
     if (t === undefined) {
       const baseUrl = `${this.#tls === undefined ? "http" : "https"}://${address}`;
@@ -99,7 +123,7 @@ export class PeerClients {
       t = { transport, sessions };
       this.#transports.set(address, t);
     }
-    return t.transport;
+    return t;
   }
 
   /** Closes the connection to `address`. */

@@ -1,19 +1,17 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { Message, NodeId, RaftLogger, SnapMessage } from "../raft/index.js";
-import { Code, ConnectError } from "@connectrpc/connect";
 import {
   InstallSnapshotRequestSchema,
   SendRequestSchema,
-  StreamRequestSchema,
   type InstallSnapshotRequest,
-  type StreamRequest,
 } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
-import { PushQueue } from "../util/index.js";
 import type { MemberBook } from "./members.js";
 import type { PeerClients } from "./peer-clients.js";
 import type { Transport, TransportReports } from "./ports.js";
 import { messageToProto } from "./raft-codec.js";
+import { RaftStreamWriter } from "./raw-stream.js";
+import { clusterIdBytes, raftStreamPath, streamRequestFrame } from "./stream-codec.js";
 import { encodeBatch } from "./wire-codec.js";
 
 /** Settings of the peer transport. */
@@ -32,8 +30,8 @@ export interface PeerTransportOptions {
 }
 
 /**
- * Raft traffic over Connect (HTTP/2): per peer, one long-lived `RaftService.Stream` carrying the
- * batches in order (a bounded number of messages waits for it; overflow drops and reports the
+ * Raft traffic over HTTP/2: per peer, one long-lived `RaftService.Stream` (gRPC frames written
+ * directly on the stream, node/cluster/raw-stream.ts) carrying the batches in order (a bounded number of messages waits for it; overflow drops and reports the
  * peer unreachable); snapshots stream in chunks on their own calls.
  * Failures are reported to Raft (unreachable, snapshot failure), never thrown.
  */
@@ -95,11 +93,6 @@ export class PeerTransport implements Transport {
   }
 }
 
-/** An open `RaftService.Stream` to a peer. */
-interface OpenStream {
-  readonly queue: PushQueue<{ readonly count: number; readonly batch: Uint8Array }>;
-}
-
 class Peer {
   readonly id: NodeId;
   readonly address: string;
@@ -108,9 +101,8 @@ class Peer {
   /** Messages not yet handed to the stream (flushed at the end of this turn). */
   #pending: Message[] = [];
   #flushQueued = false;
-  /** Messages handed to the stream that its writer has not taken yet. */
-  #queued = 0;
-  #stream: OpenStream | undefined;
+  #stream: RaftStreamWriter | undefined;
+  readonly #clusterId: Uint8Array;
   /** The peer lacks Stream (an older member): one Send per batch instead. */
   #unary = false;
   #sending = false;
@@ -121,6 +113,7 @@ class Peer {
     this.address = address;
     this.#o = o;
     this.#signal = signal;
+    this.#clusterId = clusterIdBytes(o.clusterId);
   }
 
   /** Whether the transport was closed (read through a call: awaits may change it). */
@@ -129,7 +122,7 @@ class Peer {
   }
 
   enqueue(m: Message): void {
-    if (this.#pending.length + this.#queued >= (this.#o.maxQueue ?? 4096)) {
+    if (this.#pending.length + (this.#stream?.queued ?? 0) >= (this.#o.maxQueue ?? 4096)) {
       this.#o.reports.reportUnreachable(this.id);
       return;
     }
@@ -153,35 +146,25 @@ class Peer {
     const stream = this.#open();
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, max);
-      this.#queued += batch.length;
-      stream.queue.push({ count: batch.length, batch: encodeBatch(batch) });
+      stream.push(batch.length, streamRequestFrame(this.#clusterId, encodeBatch(batch)));
     }
   }
 
-  #open(): OpenStream {
+  #open(): RaftStreamWriter {
     if (this.#stream !== undefined) return this.#stream;
-    const queue = new PushQueue<{ readonly count: number; readonly batch: Uint8Array }>();
-    const stream: OpenStream = { queue };
+    const clients = this.#o.clients;
+    const stream: RaftStreamWriter = new RaftStreamWriter(
+      clients.grpcStream(this.address, raftStreamPath),
+      this.#signal,
+      (h2) => {
+        clients.responseRead(this.address, h2);
+      },
+      (end) => {
+        if (end.unimplemented) this.#unary = true;
+        this.#broken(stream, end.why);
+      },
+    );
     this.#stream = stream;
-    const clusterId = this.#o.clusterId;
-    const taken = async function* (peer: Peer): AsyncIterable<StreamRequest> {
-      for await (const r of queue) {
-        peer.#queued -= r.count;
-        yield create(StreamRequestSchema, { clusterId, batch: r.batch });
-      }
-    };
-    this.#o.clients
-      .raft(this.address)
-      .stream(taken(this), { signal: this.#signal })
-      .then(
-        () => {
-          this.#broken(stream, "the peer ended the stream");
-        },
-        (err: unknown) => {
-          if (ConnectError.from(err).code === Code.Unimplemented) this.#unary = true;
-          this.#broken(stream, String(err));
-        },
-      );
     return stream;
   }
 
@@ -190,15 +173,13 @@ class Peer {
     const s = this.#stream;
     this.#stream = undefined;
     this.#pending = [];
-    s?.queue.end();
+    s?.end();
   }
 
   /** Forgets a stream that ended: what it held is stale (Raft resends what matters). */
-  #broken(stream: OpenStream, why: string): void {
-    stream.queue.end();
+  #broken(stream: RaftStreamWriter, why: string): void {
     if (this.#stream !== stream) return;
     this.#stream = undefined;
-    this.#queued = 0;
     if (this.#closed()) return;
     this.#o.logger.debug(`stream to ${this.id} at ${this.address} broke: ${why}`);
     this.#o.reports.reportUnreachable(this.id);

@@ -1,3 +1,11 @@
 /** Small building blocks shared by the client, the API and the cluster runtime. */
 export { PushQueue } from "./push-queue.js";
 export { reasonHeader } from "./reason.js";
+export {
+  FRAME_HEADER_BYTES,
+  FrameError,
+  FrameReader,
+  emptyFrame,
+  grpcContentType,
+  writeFrameHeader,
+} from "./grpc-frames.js";

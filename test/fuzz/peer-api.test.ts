@@ -18,9 +18,11 @@ import {
   MessageType,
   RaftService,
   SendRequestSchema,
+  StreamRequestSchema,
 } from "../../proto/gen/juraft/raft/v1/raft_pb.js";
 import { JuraftClient } from "../../node/client/index.js";
 import { PeerClients } from "../../node/cluster/peer-clients.js";
+import { encodeBatch } from "../../node/cluster/wire-codec.js";
 import type { JuraftNode } from "../../node/server/juraft-node.js";
 import { startNode, tempDir, until } from "../server/helpers.js";
 import {
@@ -185,6 +187,25 @@ describe("fuzzing the peer API", () => {
             ],
           }),
         ),
+        // Members' Stream: the raw gRPC implementation (node/api/raft-stream.ts).
+        [`${RaftService.typeName}/Stream`]: toBinary(
+          StreamRequestSchema,
+          create(StreamRequestSchema, {
+            clusterId: foreign,
+            batch: encodeBatch([
+              {
+                type: "heartbeat",
+                group: 0n,
+                from: 7n,
+                to: node.identity.id,
+                term: 99,
+                commit: 0,
+                context: new Uint8Array(0),
+                sentTick: 0,
+              },
+            ]),
+          }),
+        ),
         [`${ClusterService.typeName}/Join`]: toBinary(
           JoinRequestSchema,
           create(JoinRequestSchema, {
@@ -215,9 +236,13 @@ describe("fuzzing the peer API", () => {
                 body = new Uint8Array(seed);
                 for (const [at, b] of edits) body[at % body.length] = b;
               }
-              const streaming = path.endsWith("InstallSnapshot");
+              const streaming = path.endsWith("InstallSnapshot") || path.endsWith("/Stream");
               const proto: Protocol =
-                protocol === "grpc" ? "grpc" : streaming ? "connect-stream" : protocol;
+                protocol === "grpc" || path.endsWith("/Stream")
+                  ? "grpc"
+                  : streaming
+                    ? "connect-stream"
+                    : protocol;
               stats.cases++;
               stats.raw++;
               const a = await rawCall(session, `/${path}`, proto, body);

@@ -60,26 +60,40 @@ function refuse(code: Code, reason: string, message: string): ConnectError {
 }
 
 /**
+ * Refuses a call whose `authorization` header (`header`, absent as null or undefined) holds no
+ * token of `tokens`: Unauthenticated, reason NO_TOKEN or BAD_TOKEN; `what` names the call. The
+ * token itself is never echoed.
+ */
+export function checkBearer(
+  tokens: TokenSet,
+  header: string | null | undefined,
+  what: string,
+): void {
+  if (header === null || header === undefined) {
+    throw refuse(
+      Code.Unauthenticated,
+      "NO_TOKEN",
+      `${what}: this node requires a bearer token (juraft --token or JURAFT_TOKEN)`,
+    );
+  }
+  const m = /^Bearer ([^\s]+)$/i.exec(header.trim());
+  if (m === null || !tokens.accepts(m[1] as string)) {
+    throw refuse(Code.Unauthenticated, "BAD_TOKEN", `${what}: the bearer token is not accepted`);
+  }
+}
+
+/**
  * A server interceptor requiring `authorization: Bearer <token>` with a token of `tokens` on
- * every call but health checks (RFC 6750 §2.1). Refusals are Unauthenticated, reason NO_TOKEN or
- * BAD_TOKEN; the token itself is never echoed.
+ * every call but health checks (RFC 6750 §2.1), as {@link checkBearer} says.
  */
 export function tokenAuthInterceptor(tokens: TokenSet): Interceptor {
   return (next) => (req) => {
     if (openServices.has(req.service.typeName)) return next(req);
-    const what = `call ${req.service.typeName}/${req.method.name}`;
-    const header = req.header.get("authorization");
-    if (header === null) {
-      throw refuse(
-        Code.Unauthenticated,
-        "NO_TOKEN",
-        `${what}: this node requires a bearer token (juraft --token or JURAFT_TOKEN)`,
-      );
-    }
-    const m = /^Bearer ([^\s]+)$/i.exec(header.trim());
-    if (m === null || !tokens.accepts(m[1] as string)) {
-      throw refuse(Code.Unauthenticated, "BAD_TOKEN", `${what}: the bearer token is not accepted`);
-    }
+    checkBearer(
+      tokens,
+      req.header.get("authorization"),
+      `call ${req.service.typeName}/${req.method.name}`,
+    );
     return next(req);
   };
 }

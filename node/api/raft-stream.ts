@@ -1,18 +1,11 @@
 import type * as http2 from "node:http2";
-import { Code } from "@connectrpc/connect";
-import { ClusterError, invalidArgument } from "../cluster/errors.js";
+import { invalidArgument } from "../cluster/errors.js";
 import { decodeStreamRequest, raftStreamPath } from "../cluster/stream-codec.js";
 import { decodeBatch } from "../cluster/wire-codec.js";
-import {
-  FrameError,
-  FrameReader,
-  emptyFrame,
-  grpcContentType,
-  reasonHeader,
-} from "../util/index.js";
+import { FrameReader, emptyFrame } from "../util/index.js";
 import type { RaftRuntime } from "../cluster/runtime.js";
 import type { ApiContext } from "./context.js";
-import { toConnectError } from "./errors.js";
+import { endOk, endWithError, isGrpcCall, startAnswer } from "./grpc-answer.js";
 import { checkCluster } from "./raft-service.js";
 
 /**
@@ -21,9 +14,7 @@ import { checkCluster } from "./raft-service.js";
  * Connect.
  */
 export function isRaftStream(req: http2.Http2ServerRequest): boolean {
-  if (req.url !== raftStreamPath) return false;
-  const type = req.headers["content-type"];
-  return type === grpcContentType || type === "application/grpc";
+  return isGrpcCall(req, raftStreamPath);
 }
 
 /**
@@ -46,23 +37,14 @@ export function serveRaftStream(
     done = true;
     req.off("data", onData);
     if (err === undefined) {
-      res.writeHead(200, { "content-type": grpcContentType });
+      // Stream returns one (empty) StreamResponse, then the status.
+      startAnswer(res);
       res.write(emptyFrame);
-      res.addTrailers({ "grpc-status": "0" });
-      res.end();
+      endOk(res);
       return;
     }
-    const ce = toConnectError(inputError(err));
-    // Trailers-only (gRPC over HTTP/2): the status travels in the one HEADERS frame.
-    const reason = ce.metadata.get(reasonHeader);
-    res.writeHead(200, {
-      "content-type": grpcContentType,
-      "grpc-status": String(ce.code),
-      "grpc-message": encodeURIComponent(ce.rawMessage),
-      ...(reason === null ? {} : { [reasonHeader]: reason }),
-    });
-    res.end();
-    // What the member still sends is not read: reset its side once the answer is out.
+    endWithError(res, err);
+    // What the member still sends is not read: let it flow away.
     req.resume();
   };
   const onData = (chunk: Buffer): void => {
@@ -91,13 +73,4 @@ export function serveRaftStream(
   req.once("aborted", () => {
     done = true;
   });
-}
-
-/** Input the peer got wrong, as the coded error Connect would answer it with. */
-function inputError(err: unknown): unknown {
-  if (err instanceof FrameError)
-    return err.reason === "too_large"
-      ? new ClusterError(Code.ResourceExhausted, "MESSAGE_TOO_LARGE", err.message)
-      : invalidArgument("COMPRESSED_MESSAGE", err.message);
-  return err;
 }

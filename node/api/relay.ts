@@ -1,12 +1,17 @@
+import type * as http2 from "node:http2";
 import type { Client } from "@connectrpc/connect";
 import type { ClusterService } from "../../proto/gen/juraft/cluster/v1/cluster_pb.js";
 import type { StoreService } from "../../proto/gen/juraft/store/v1/store_pb.js";
-import { SessionMux } from "../client/index.js";
+import { SessionMux, grpcSessionOpener } from "../client/index.js";
 
 /** Returns clients for a member's address. */
 export interface ClusterClientPool {
   cluster(address: string): Client<typeof ClusterService>;
   store(address: string): Client<typeof StoreService>;
+  /** A raw HTTP/2 stream to a gRPC method `path` of the member (session streams). */
+  grpcStream(address: string, path: string): Promise<http2.ClientHttp2Stream>;
+  /** Tells the connection's keep-alive that a stream of grpcStream received bytes. */
+  responseRead(address: string, stream: http2.ClientHttp2Stream): void;
 }
 
 /**
@@ -26,7 +31,14 @@ export class RelaySessions {
   to(address: string): SessionMux {
     let s = this.#sessions.get(address);
     if (s === undefined) {
-      s = new SessionMux(this.#pool.store(address), address);
+      const pool = this.#pool;
+      const streams = {
+        request: (path: string) => pool.grpcStream(address, path),
+        read: (stream: http2.ClientHttp2Stream) => {
+          pool.responseRead(address, stream);
+        },
+      };
+      s = new SessionMux(grpcSessionOpener(streams, address), address);
       this.#sessions.set(address, s);
     }
     return s;

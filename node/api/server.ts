@@ -12,6 +12,7 @@ import { errorInterceptor } from "./errors.js";
 import { healthService } from "./health-service.js";
 import { raftService } from "./raft-service.js";
 import { isRaftStream, serveRaftStream } from "./raft-stream.js";
+import { isSessionStream, serveSessionStream } from "./session-stream.js";
 import { storeService } from "./store-service.js";
 import { createH2Server, securityInterceptors, type ListenerSecurity } from "./tls.js";
 
@@ -58,20 +59,19 @@ export async function startServer(
     acceptCompression: [],
     readMaxBytes: maxBytes,
   });
-  // Members' Raft streams skip Connect (node/api/raft-stream.ts) where the listener asks nothing
-  // of a caller but what TLS already checked: not on a client port, and not where every call
-  // needs a token (there the Connect path refuses them, as it always did).
+  // Raft streams and sessions (every write and read of juraft's clients, every relayed write)
+  // skip Connect: node/api/raft-stream.ts, session-stream.ts. Raft streams only where the
+  // listener asks nothing of a caller but what TLS already checked (not on a client port, not
+  // where every call needs a token: there the Connect path refuses them, as it always did).
   const rawRaft =
     security.role === "peer" || (security.role === "all" && security.tokens === undefined);
-  const server = createH2Server(
-    rawRaft
-      ? (req, res) => {
-          if (isRaftStream(req)) serveRaftStream(ctx, maxBytes, req, res);
-          else handler(req, res);
-        }
-      : handler,
-    security.tls,
-  );
+  const sessionTokens = security.role === "peer" ? undefined : security.tokens;
+  const server = createH2Server((req, res) => {
+    if (isSessionStream(req))
+      serveSessionStream(ctx, { maxBytes, tokens: sessionTokens }, req, res);
+    else if (rawRaft && isRaftStream(req)) serveRaftStream(ctx, maxBytes, req, res);
+    else handler(req, res);
+  }, security.tls);
   // Raft answers are small and latency-bound: do not let Nagle's algorithm hold them back.
   server.on("connection", (socket: Socket) => socket.setNoDelay(true));
   const sessions = new Set<http2.ServerHttp2Session>();

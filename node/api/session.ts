@@ -18,63 +18,115 @@ import { reasonHeader, toConnectError } from "./errors.js";
 import { getDocument } from "./reads.js";
 
 /**
- * Serves `StoreService.Session`: each call runs on its own as soon as its message arrives, and
- * results finished in the same event-loop turn (a Ready's applies resolve many proposals at once)
- * leave in one message. The stream ends when the client ends its side and every call answered.
+ * The server side of one `StoreService.Session` stream, whatever carries its messages (Connect,
+ * or raw gRPC frames: node/api/session-stream.ts): each call runs on its own as soon as its
+ * message arrives, and results finished in the same event-loop turn (a Ready's applies resolve
+ * many proposals at once) leave in one response. `end` is called once the input ended and every
+ * call was answered.
  */
+export class SessionServer {
+  readonly #ctx: ApiContext;
+  readonly #signal: AbortSignal;
+  readonly #emit: (r: SessionResponse) => void;
+  readonly #end: () => void;
+  #ready: SessionResult[] = [];
+  #flushing = false;
+  #inFlight = 0;
+  #inputDone = false;
+
+  /** A session answering through `emit`, ended with `end`; `signal` cancels its calls. */
+  constructor(
+    ctx: ApiContext,
+    signal: AbortSignal,
+    emit: (r: SessionResponse) => void,
+    end: () => void,
+  ) {
+    this.#ctx = ctx;
+    this.#signal = signal;
+    this.#emit = emit;
+    this.#end = end;
+  }
+
+  /** Runs the calls of a request. */
+  take(req: SessionRequest): void {
+    for (const call of req.calls) this.#run(call);
+  }
+
+  /** The client ended its side: end once every call is answered. */
+  inputEnded(): void {
+    this.#inputDone = true;
+    this.#maybeEnd();
+  }
+
+  #maybeEnd(): void {
+    if (this.#inputDone && this.#inFlight === 0 && !this.#flushing) this.#end();
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    const results = this.#ready;
+    this.#ready = [];
+    this.#emit(create(SessionResponseSchema, { results }));
+    this.#maybeEnd();
+  }
+
+  #answer(r: SessionResult): void {
+    this.#inFlight--;
+    this.#ready.push(r);
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setImmediate(() => {
+      this.#flush();
+    });
+  }
+
+  #run(call: SessionCall): void {
+    this.#inFlight++;
+    runCall(this.#ctx, call, this.#signal).then(
+      (r) => {
+        this.#answer(r);
+      },
+      (err: unknown) => {
+        const ce = toConnectError(err);
+        this.#answer(
+          create(SessionResultSchema, {
+            id: call.id,
+            result: {
+              case: "error",
+              value: create(CallErrorSchema, {
+                code: ce.code,
+                reason: ce.metadata.get(reasonHeader) ?? "",
+                message: ce.rawMessage,
+              }),
+            },
+          }),
+        );
+      },
+    );
+  }
+}
+
+/** Serves `StoreService.Session` through Connect (what clients that speak Connect reach). */
 export function serveSession(
   ctx: ApiContext,
   requests: AsyncIterable<SessionRequest>,
   hc: HandlerContext,
 ): AsyncIterable<SessionResponse> {
   const out = new PushQueue<SessionResponse>();
-  let ready: SessionResult[] = [];
-  let flushing = false;
-  let inFlight = 0;
-  let inputDone = false;
-
-  const maybeEnd = (): void => {
-    if (inputDone && inFlight === 0 && !flushing) out.end();
-  };
-  const flush = (): void => {
-    flushing = false;
-    const results = ready;
-    ready = [];
-    out.push(create(SessionResponseSchema, { results }));
-    maybeEnd();
-  };
-  const answer = (r: SessionResult): void => {
-    inFlight--;
-    ready.push(r);
-    if (flushing) return;
-    flushing = true;
-    setImmediate(flush);
-  };
-  const run = (call: SessionCall): void => {
-    inFlight++;
-    runCall(ctx, call, hc.signal).then(answer, (err: unknown) => {
-      const ce = toConnectError(err);
-      answer(
-        create(SessionResultSchema, {
-          id: call.id,
-          result: {
-            case: "error",
-            value: create(CallErrorSchema, {
-              code: ce.code,
-              reason: ce.metadata.get(reasonHeader) ?? "",
-              message: ce.rawMessage,
-            }),
-          },
-        }),
-      );
-    });
-  };
-
+  const server = new SessionServer(
+    ctx,
+    hc.signal,
+    (r) => {
+      out.push(r);
+    },
+    () => {
+      out.end();
+    },
+  );
   void (async () => {
     try {
-      for await (const req of requests) for (const call of req.calls) run(call);
-      inputDone = true;
-      maybeEnd();
+      for await (const req of requests) server.take(req);
+      server.inputEnded();
     } catch (err) {
       // The client went away: nobody is left to read the answers.
       out.fail(err);

@@ -23,6 +23,7 @@ import {
   type WatchEvent,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { create } from "@bufbuild/protobuf";
+import { grpcSessionOpener, managerStreams } from "./grpc-session.js";
 import { SessionMux } from "./session.js";
 import { decodeDoc, encodeDoc, toDoc, toValue, type Doc, type Value } from "../store/index.js";
 import { noClientTelemetry, type ClientTelemetry } from "../telemetry/client-telemetry.js";
@@ -106,6 +107,9 @@ export class JuraftClient implements AsyncDisposable {
   readonly #endpoints: readonly string[];
   readonly #transports = new Map<string, Transport>();
   readonly #sessions: Http2SessionManager[] = [];
+  readonly #managers = new Map<string, Http2SessionManager>();
+  /** Headers of raw gRPC streams (sessions): what the interceptors add to Connect calls. */
+  readonly #headers: Readonly<Record<string, string>>;
   readonly #stores = new Map<string, Client<typeof StoreService>>();
   readonly #clusters = new Map<string, Client<typeof ClusterService>>();
   readonly #muxes = new Map<string, SessionMux>();
@@ -131,6 +135,7 @@ export class JuraftClient implements AsyncDisposable {
       ...(o.token === undefined ? [] : [bearer(o.token)]),
     ];
     this.#routeWrites = o.routeWritesToLeader ?? true;
+    this.#headers = o.token === undefined ? {} : { authorization: `Bearer ${o.token}` };
   }
 
   #transport(endpoint: string): Transport {
@@ -151,6 +156,7 @@ export class JuraftClient implements AsyncDisposable {
             },
       );
       this.#sessions.push(sessionManager);
+      this.#managers.set(endpoint, sessionManager);
       t = createConnectTransport({
         baseUrl,
         httpVersion: "2",
@@ -169,6 +175,7 @@ export class JuraftClient implements AsyncDisposable {
     this.#muxes.clear();
     for (const s of this.#sessions) s.abort();
     this.#sessions.length = 0;
+    this.#managers.clear();
     this.#transports.clear();
     this.#stores.clear();
     this.#clusters.clear();
@@ -203,7 +210,12 @@ export class JuraftClient implements AsyncDisposable {
   #mux(endpoint: string): SessionMux {
     let m = this.#muxes.get(endpoint);
     if (m === undefined) {
-      m = new SessionMux(this.store(endpoint), endpoint);
+      this.#transport(endpoint);
+      const streams = managerStreams(
+        this.#managers.get(endpoint) as Http2SessionManager,
+        this.#headers,
+      );
+      m = new SessionMux(grpcSessionOpener(streams, endpoint), endpoint);
       this.#muxes.set(endpoint, m);
     }
     return m;
@@ -446,6 +458,7 @@ export class JuraftClient implements AsyncDisposable {
 }
 
 /** A client interceptor sending `authorization: Bearer <token>` (RFC 6750 §2.1). */
+/** Adds the bearer token to Connect calls (raw session streams send it in their headers). */
 function bearer(token: string): Interceptor {
   return (next) => (req) => {
     req.header.set("authorization", `Bearer ${token}`);

@@ -6,3 +6,13 @@ export {
   type TxnOutcome,
 } from "./client.js";
 export { SessionMux, type SessionCallOptions } from "./session.js";
+export {
+  frameOf,
+  grpcSessionOpener,
+  managerStreams,
+  sessionPath,
+  type GrpcStreams,
+  type SessionEvents,
+  type SessionOpener,
+  type SessionStream,
+} from "./grpc-session.js";

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   SessionCallSchema,
   SessionRequestSchema,
@@ -8,11 +8,10 @@ import {
   type GetRequest,
   type GetResponse,
   type SessionCall,
-  type SessionRequest,
   type SessionResult,
-  type StoreService,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
-import { PushQueue, reasonHeader } from "../util/index.js";
+import { reasonHeader } from "../util/index.js";
+import { codeOf, type SessionOpener, type SessionStream } from "./grpc-session.js";
 
 /** Options of one session call. */
 export interface SessionCallOptions {
@@ -40,19 +39,19 @@ const SWEEP_MS = 100;
  * caller retries elsewhere with the same txn id); the next call opens a new stream.
  */
 export class SessionMux {
-  readonly #client: Client<typeof StoreService>;
+  readonly #open: SessionOpener;
   readonly #name: string;
   readonly #pending = new Map<bigint, Pending>();
   #outbox: SessionCall[] = [];
   #flushing = false;
   #nextId = 1n;
-  #stream: { queue: PushQueue<SessionRequest>; abort: AbortController } | undefined;
+  #stream: SessionStream | undefined;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  /** A session over `client`; `name` (the endpoint) appears in errors. */
-  constructor(client: Client<typeof StoreService>, name: string) {
-    this.#client = client;
+  /** A session over streams `open` opens; `name` (the endpoint) appears in errors. */
+  constructor(open: SessionOpener, name: string) {
+    this.#open = open;
     this.#name = name;
   }
 
@@ -118,35 +117,26 @@ export class SessionMux {
       this.#flushing = false;
       const calls = this.#outbox;
       this.#outbox = [];
-      if (calls.length > 0) this.#open().queue.push(create(SessionRequestSchema, { calls }));
+      if (calls.length > 0) this.#ensureStream().send(create(SessionRequestSchema, { calls }));
     });
   }
 
-  #open(): { queue: PushQueue<SessionRequest>; abort: AbortController } {
+  #ensureStream(): SessionStream {
     if (this.#stream !== undefined) return this.#stream;
-    const stream = { queue: new PushQueue<SessionRequest>(), abort: new AbortController() };
-    this.#stream = stream;
     this.#sweeper ??= setInterval(() => {
       this.#sweep();
     }, SWEEP_MS);
     this.#sweeper.unref();
-    void this.#read(stream);
-    return stream;
-  }
-
-  async #read(stream: { queue: PushQueue<SessionRequest>; abort: AbortController }): Promise<void> {
-    let failure: unknown;
-    try {
-      for await (const res of this.#client.session(stream.queue, {
-        signal: stream.abort.signal,
-      })) {
+    const stream: SessionStream = this.#open({
+      onResponse: (res) => {
         for (const r of res.results) this.#deliver(r);
-      }
-      failure = new ConnectError(`session to ${this.#name} ended by the node`, Code.Unavailable);
-    } catch (err) {
-      failure = ConnectError.from(err, Code.Unavailable);
-    }
-    if (this.#stream === stream) this.#teardown(failure);
+      },
+      onEnd: (err) => {
+        if (this.#stream === stream) this.#teardown(err);
+      },
+    });
+    this.#stream = stream;
+    return stream;
   }
 
   #deliver(r: SessionResult): void {
@@ -186,10 +176,7 @@ export class SessionMux {
     const s = this.#stream;
     this.#stream = undefined;
     this.#outbox = []; // their callers are failed below; they must not run later unawaited
-    if (s !== undefined) {
-      s.queue.end();
-      s.abort.abort(err);
-    }
+    s?.abort();
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(err);
     if (this.#closed && this.#sweeper !== undefined) {
       clearInterval(this.#sweeper);
@@ -203,12 +190,4 @@ function mismatch(name: string, want: string, got: string | undefined): ConnectE
     `session to ${name}: a ${want} call was answered with ${got ?? "nothing"}`,
     Code.Internal,
   );
-}
-
-const codes = new Map<number, Code>();
-for (const c of Object.values(Code)) if (typeof c === "number") codes.set(c, c);
-
-/** The Connect code numbered `n` (a node newer than this client may send one it lacks). */
-function codeOf(n: number): Code {
-  return codes.get(n) ?? Code.Unknown;
 }

@@ -111,6 +111,11 @@ export class RaftStreamWriter {
     h2.on("error", (err: Error) => {
       error = err;
     });
+    // The peer's side ended (a refusal comes before this side ends): close this side too;
+    // 'close' then reports it.
+    h2.once("end", () => {
+      h2.close();
+    });
     h2.once("close", () => {
       signal.removeEventListener("abort", onAbort);
       const why =

@@ -14,6 +14,7 @@ import {
   FindRequestSchema,
   GetRequestSchema,
   Outcome,
+  SessionRequestSchema,
   StoreService,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { JuraftClient } from "../../node/client/index.js";
@@ -283,6 +284,18 @@ describe("fuzzing the public API", () => {
           create(FindRequestSchema, { collection: "fz", filter: serialize({ n: 1 }) }),
         ),
         Count: toBinary(CountRequestSchema, create(CountRequestSchema, { collection: "fz" })),
+        // What juraft's clients send, read by the raw gRPC reader (node/api/session-stream.ts).
+        Session: toBinary(
+          SessionRequestSchema,
+          create(SessionRequestSchema, {
+            calls: [
+              {
+                id: 1n,
+                call: { case: "get", value: { collection: "fz", id: serialize({ _id: "keep" }) } },
+              },
+            ],
+          }),
+        ),
       };
       const methods = [...Object.keys(seeds), "ListCollections", "Dump", "NoSuchMethod"];
       const protocols: Protocol[] = ["connect-unary", "connect-json", "grpc"];
@@ -301,9 +314,13 @@ describe("fuzzing the public API", () => {
                   ? (fc.sample(mutate(seed), { numRuns: 1, seed: pick })[0] ?? random)
                   : random;
               // Connect unary and streaming differ by content type: each method gets its own.
-              const streaming = method === "Dump";
+              const streaming = method === "Dump" || method === "Session";
               const proto: Protocol =
-                protocol === "grpc" ? "grpc" : streaming ? "connect-stream" : protocol;
+                protocol === "grpc" || method === "Session"
+                  ? "grpc"
+                  : streaming
+                    ? "connect-stream"
+                    : protocol;
               stats.cases++;
               stats.raw++;
               const a = await rawCall(

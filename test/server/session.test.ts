@@ -10,9 +10,16 @@ import {
 import {
   ApplyRequestSchema,
   GetRequestSchema,
+  SessionRequestSchema,
   StoreService,
+  type SessionRequest,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
-import { JuraftClient, SessionMux } from "../../node/client/index.js";
+import {
+  JuraftClient,
+  SessionMux,
+  grpcSessionOpener,
+  managerStreams,
+} from "../../node/client/index.js";
 import { parseEndpoints } from "../../node/cluster/discovery.js";
 import type { JuraftNode } from "../../node/server/juraft-node.js";
 import { encodeDoc, toDoc } from "../../node/store/index.js";
@@ -21,13 +28,7 @@ import { startNode, tempDir, until } from "./helpers.js";
 /** A raw session to `address`, as a relaying node or a custom client would hold. */
 function rawSession(address: string): { mux: SessionMux; close: () => void } {
   const sessions = new Http2SessionManager(`http://${address}`);
-  const transport = createConnectTransport({
-    baseUrl: `http://${address}`,
-    httpVersion: "2",
-    useBinaryFormat: true,
-    sessionManager: sessions,
-  });
-  const mux = new SessionMux(createClient(StoreService, transport), address);
+  const mux = new SessionMux(grpcSessionOpener(managerStreams(sessions, {}), address), address);
   return {
     mux,
     close: () => {
@@ -163,6 +164,46 @@ describe("StoreService.Session: many calls over one stream", () => {
     } finally {
       s.close();
       server.close();
+    }
+  });
+
+  test("the Connect protocol's Session is still served (other clients), beside raw gRPC", async () => {
+    const sessions = new Http2SessionManager(`http://${leader.address}`);
+    try {
+      const store = createClient(
+        StoreService,
+        createConnectTransport({
+          baseUrl: `http://${leader.address}`,
+          httpVersion: "2",
+          useBinaryFormat: true,
+          sessionManager: sessions,
+        }),
+      );
+      async function* requests(): AsyncIterable<SessionRequest> {
+        await Promise.resolve();
+        yield create(SessionRequestSchema, {
+          calls: [
+            {
+              id: 7n,
+              call: {
+                case: "apply",
+                value: { txnId: "cx", ops: opsOf([{ c: "m", _id: "cx", insert: {} }]) },
+              },
+            },
+          ],
+        });
+      }
+      const got: bigint[] = [];
+      for await (const res of store.session(requests())) {
+        for (const r of res.results) {
+          expect(r.result.case).toBe("apply");
+          got.push(r.id);
+        }
+      }
+      expect(got).toEqual([7n]);
+      expect(leader.runtime.store.get("m", "cx")).toBeDefined();
+    } finally {
+      sessions.abort();
     }
   });
 

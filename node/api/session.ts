@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import {
@@ -43,6 +44,9 @@ export class SessionServer {
   ) {
     this.#ctx = ctx;
     this.#signal = signal;
+    // Every call in flight on the session waits on this signal (its proposal or read waiter):
+    // hundreds at once are normal, not the listener leak Node warns about past 10.
+    setMaxListeners(0, signal);
     this.#emit = emit;
     this.#end = end;
   }

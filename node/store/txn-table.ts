@@ -8,14 +8,21 @@
 import type { RecordedOutcome, TxnRecord } from "./state.js";
 
 /**
- * What the queue holds per id: an applied outcome as its revnos array alone, anything else as
- * the outcome. With the log index in a number array, recording an applied transaction keeps no
- * object of its own (two fewer per transaction to promote and later collect).
+ * What the queue holds per id: an applied outcome as its revnos array alone (a one-op
+ * transaction's revno as the number itself: no array to keep), anything else as the outcome.
+ * With the log index in a number array, recording an applied transaction keeps no object of
+ * its own (fewer objects per transaction to promote and later collect).
  */
-type Stored = readonly (number | null)[] | RecordedOutcome;
+type Stored = number | readonly (number | null)[] | RecordedOutcome;
 
 function outcomeOf(s: Stored): RecordedOutcome {
+  if (typeof s === "number") return { outcome: "applied", revnos: [s] };
   return isRevnos(s) ? { outcome: "applied", revnos: s } : s;
+}
+
+function storedRevnos(revnos: readonly (number | null)[]): Stored {
+  const only = revnos.length === 1 ? revnos[0] : null;
+  return typeof only === "number" ? only : revnos;
 }
 
 function isRevnos(s: Stored): s is readonly (number | null)[] {
@@ -79,12 +86,12 @@ export class TxnTable {
   /** Remembers a new id (the caller checked it is absent) as the newest entry. */
   add(id: string, rec: TxnRecord): void {
     const r = rec.result;
-    this.#push(id, rec.index, r.outcome === "applied" ? r.revnos : r);
+    this.#push(id, rec.index, r.outcome === "applied" ? storedRevnos(r.revnos) : r);
   }
 
   /** {@link add} of an applied outcome, without building its record. */
   addApplied(id: string, index: number, revnos: readonly (number | null)[]): void {
-    this.#push(id, index, revnos);
+    this.#push(id, index, storedRevnos(revnos));
   }
 
   #record(pos: number): TxnRecord {

@@ -88,6 +88,35 @@ describe("idempotency table (SPEC §8, issue 3)", () => {
     expect(body(h.store.get("x", "a"))).toEqual({ n: 1 });
   });
 
+  test("SPEC §8: revnos come back alike for one-op, many-op and assert-only transactions", () => {
+    const h = harness();
+    seed(h, "x", "a", { n: 0 });
+    const txns: [string, unknown[]][] = [
+      ["one", [{ c: "x", _id: "a", update: { $inc: { n: 1 } } }]],
+      [
+        "two",
+        [
+          { c: "x", _id: "a", assert: "d+" },
+          { c: "x", _id: "b", insert: {} },
+        ],
+      ],
+      ["null", [{ c: "x", _id: "a", assert: { n: 1 } }]],
+    ];
+    const firsts = txns.map(([id, ops]) => h.run(ops, { txnId: id }));
+    expect(firsts.map((r) => (r.outcome === "applied" ? r.revnos : r.outcome))).toEqual([
+      [3],
+      [null, 2],
+      [null],
+    ]);
+    txns.forEach(([id, ops], i) => {
+      const again = h.run(ops, { txnId: id });
+      expect(again).toMatchObject({ duplicate: true, index: firsts[i]?.index, changes: [] });
+      expect(again.outcome === "applied" && again.revnos).toEqual(
+        firsts[i]?.outcome === "applied" && firsts[i]?.revnos,
+      );
+    });
+  });
+
   test("SPEC §8: aborted and rejected outcomes are recorded too", () => {
     const h = harness();
     h.run([{ c: "x", _id: "a", assert: "d+" }], { txnId: "ab" });

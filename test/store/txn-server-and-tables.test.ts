@@ -109,10 +109,11 @@ describe("idempotency table (SPEC §8, issue 3)", () => {
       [null],
     ]);
     txns.forEach(([id, ops], i) => {
+      const first = firsts[i];
       const again = h.run(ops, { txnId: id });
-      expect(again).toMatchObject({ duplicate: true, index: firsts[i]?.index, changes: [] });
+      expect(again).toMatchObject({ duplicate: true, index: first?.index, changes: [] });
       expect(again.outcome === "applied" && again.revnos).toEqual(
-        firsts[i]?.outcome === "applied" && firsts[i]?.revnos,
+        first?.outcome === "applied" && first.revnos,
       );
     });
   });

@@ -44,7 +44,9 @@ interface Pending {
   readonly ctx: Context | undefined;
   commit: Span | undefined;
   committed: boolean;
-  readonly replicate: Map<bigint, Span>;
+  /** Sampled only: the followers an append carrying it went to, and those that acknowledged. */
+  readonly sentTo: Set<bigint> | undefined;
+  readonly ackedBy: Set<bigint> | undefined;
 }
 
 interface PersistToken {
@@ -102,8 +104,10 @@ export function outcomeAttributes(r: AppliedOutcome): Attributes {
 /**
  * The runtime's spans and metrics (DESIGN.md §10). The trace of a transaction on the leader:
  * `juraft.propose` (proposal to local apply) with children `juraft.append` (durable write),
- * `juraft.replicate` per follower (send to acknowledgement), `juraft.commit` (proposal to quorum)
- * and `juraft.apply`. The entry carries the propose span's W3C context, so every follower's
+ * `juraft.commit` (proposal to quorum; its events `juraft.replicate.sent` and
+ * `juraft.replicate.acked` name each follower an append went to and when it acknowledged) and
+ * `juraft.apply`. Replication is events, not a span per follower: at a low ratio the SDK's span
+ * code never gets optimised, and every span a sampled transaction makes is paid in full. The entry carries the propose span's W3C context, so every follower's
  * `juraft.append` and `juraft.apply` are children of the leader's propose span (children, not
  * links: one tree shows the whole transaction in Jaeger).
  */
@@ -112,8 +116,8 @@ export class RaftSpans implements RaftTelemetry {
   readonly #metrics: NodeMetrics | undefined;
   readonly #node: string;
   readonly #pending = new Map<number, Pending>();
-  /** How many of #pending are sampled: at a low ratio usually none, and then sent/stepped are free. */
-  #sampledPending = 0;
+  /** The sampled ones of #pending: at a low ratio usually none, and then sent/stepped are free. */
+  readonly #sampled = new Map<number, Pending>();
   #begun: { span: Span | undefined; ctx: Context | undefined; started: number } | undefined;
   #role: Role = "follower";
   #term = 0;
@@ -185,17 +189,19 @@ export class RaftSpans implements RaftTelemetry {
     const recording = b.span?.isRecording() === true;
     const ctx = recording ? b.ctx : undefined;
     if (this.#pending.size < MAX_PENDING) {
-      if (ctx !== undefined) this.#sampledPending++;
-      this.#pending.set(index, {
+      const sampled = ctx !== undefined;
+      const p: Pending = {
         term,
         started: b.started,
         span: recording ? b.span : undefined,
         ctx,
-        commit:
-          ctx !== undefined ? this.#start("juraft.commit", ctx, this.#base(index)) : undefined,
+        commit: sampled ? this.#start("juraft.commit", ctx, this.#base(index)) : undefined,
         committed: false,
-        replicate: new Map(),
-      });
+        sentTo: sampled ? new Set() : undefined,
+        ackedBy: sampled ? new Set() : undefined,
+      };
+      this.#pending.set(index, p);
+      if (sampled) this.#sampled.set(index, p);
     }
     done.then(
       (r) => {
@@ -231,12 +237,11 @@ export class RaftSpans implements RaftTelemetry {
     if (p === undefined) return;
     this.#forget(index, p);
     if (p.commit !== undefined && !p.committed) this.#fail(p.commit, why);
-    for (const s of p.replicate.values()) s.end();
   }
 
   #forget(index: number, p: Pending): void {
     this.#pending.delete(index);
-    if (p.ctx !== undefined) this.#sampledPending--;
+    if (p.ctx !== undefined) this.#sampled.delete(index);
   }
 
   persisting(entries: readonly Entry[], sync: boolean): HookToken {
@@ -274,38 +279,31 @@ export class RaftSpans implements RaftTelemetry {
   }
 
   sent(messages: readonly Message[]): void {
-    if (this.#tracing === undefined || this.#sampledPending === 0) return;
+    if (this.#sampled.size === 0) return;
     for (const m of messages) {
       if (m.type !== "app") continue;
       for (const e of m.entries) {
-        const p = this.#pending.get(e.index);
-        if (p?.ctx === undefined || p.replicate.has(m.to)) continue;
-        p.replicate.set(
-          m.to,
-          this.#start(
-            "juraft.replicate",
-            p.ctx,
-            {
-              ...this.#base(e.index),
-              [attr.peer]: m.to.toString(),
-              [attr.batch]: m.entries.length,
-            },
-            SpanKind.PRODUCER,
-          ),
-        );
+        const p = this.#sampled.get(e.index);
+        if (p?.sentTo === undefined || p.sentTo.has(m.to)) continue;
+        p.sentTo.add(m.to);
+        p.commit?.addEvent("juraft.replicate.sent", {
+          [attr.peer]: m.to.toString(),
+          [attr.batch]: m.entries.length,
+        });
       }
     }
   }
 
   stepped(m: Message): void {
-    if (m.type !== "appResp" || m.reject || this.#sampledPending === 0) return;
-    for (const [index, p] of this.#pending) {
-      if (index > m.index) continue;
-      const s = p.replicate.get(m.from);
-      if (s === undefined) continue;
-      p.replicate.delete(m.from);
-      s.setAttribute("juraft.raft.match_index", m.index);
-      s.end();
+    if (m.type !== "appResp" || m.reject || this.#sampled.size === 0) return;
+    for (const [index, p] of this.#sampled) {
+      if (index > m.index || p.ackedBy === undefined || p.ackedBy.has(m.from)) continue;
+      if (p.sentTo?.has(m.from) !== true) continue;
+      p.ackedBy.add(m.from);
+      p.commit?.addEvent("juraft.replicate.acked", {
+        [attr.peer]: m.from.toString(),
+        "juraft.raft.match_index": m.index,
+      });
     }
   }
 
@@ -323,8 +321,6 @@ export class RaftSpans implements RaftTelemetry {
       this.#metrics?.commitLatency.observe((now - p.started) / 1000);
       p.commit?.end();
       this.#forget(e.index, p);
-      // Followers that acknowledged after the commit still end their replicate span there.
-      for (const s of p.replicate.values()) s.end();
     }
   }
 

@@ -9,6 +9,10 @@ export interface ReceivedSpan {
   readonly parentSpanId: string;
   readonly name: string;
   readonly attributes: Readonly<Record<string, unknown>>;
+  readonly events: readonly {
+    readonly name: string;
+    readonly attributes: Readonly<Record<string, unknown>>;
+  }[];
 }
 
 interface AnyValue {
@@ -32,6 +36,7 @@ interface ExportRequest {
         parentSpanId?: string;
         name: string;
         attributes?: KeyValue[];
+        events?: { name: string; attributes?: KeyValue[] }[];
       }[];
     }[];
   }[];
@@ -98,6 +103,10 @@ export class OtlpReceiver implements AsyncDisposable {
             spanId: s.spanId,
             parentSpanId: s.parentSpanId ?? "",
             name: s.name,
+            events: (s.events ?? []).map((e) => ({
+              name: e.name,
+              attributes: attrs(e.attributes),
+            })),
             attributes: attrs(s.attributes),
           });
     }

@@ -108,8 +108,11 @@ describe("three serve processes exporting OTLP/HTTP", () => {
       expect(lRelay.parentSpanId).toBe(relay.spanId);
       const propose = one("juraft.propose", leader.name);
       expect(propose.parentSpanId).toBe(lRelay.spanId);
-      expect(one("juraft.commit", leader.name).parentSpanId).toBe(propose.spanId);
-      expect(of("juraft.replicate", leader.name)).toHaveLength(2);
+      const commit = one("juraft.commit", leader.name);
+      expect(commit.parentSpanId).toBe(propose.spanId);
+      // Replication: an event per follower the append went to, on the commit span.
+      const sent = commit.events.filter((e) => e.name === "juraft.replicate.sent");
+      expect(sent).toHaveLength(2);
       for (const n of names) {
         expect(one("juraft.append", n).parentSpanId).toBe(propose.spanId);
         expect(one("juraft.apply", n).parentSpanId).toBe(propose.spanId);

@@ -79,7 +79,7 @@ describe("traces of a transaction across three in-process nodes (in-memory expor
     return new Trace(all.filter((s) => s.spanContext().traceId === traceId));
   }
 
-  test("a transaction sent to a follower is one trace through relay, propose, append, replicate, commit and apply on every node", async () => {
+  test("a transaction sent to a follower is one trace through relay, propose, append, commit (replication events) and apply on every node", async () => {
     const a = await start("a");
     await until("a leads", () => a.runtime.status().role === "leader");
     await start("b", a.address);
@@ -127,7 +127,7 @@ describe("traces of a transaction across three in-process nodes (in-memory expor
     const aServer = t.one("juraft.store.v1.StoreService/Apply", "a");
     expect(parentOf(aServer)).toBe(relay.spanContext().spanId);
 
-    // Leader: propose, with its durable append, commit, apply and one replicate per follower.
+    // Leader: propose, with its durable append, commit (replication events on it) and apply.
     const propose = t.one("juraft.propose", "a");
     expect(parentOf(propose)).toBe(aServer.spanContext().spanId);
     expect(propose.attributes["juraft.txn.outcome"]).toBe("applied");
@@ -137,11 +137,19 @@ describe("traces of a transaction across three in-process nodes (in-memory expor
     const pid = propose.spanContext().spanId;
     for (const name of ["juraft.append", "juraft.commit", "juraft.apply"])
       expect(parentOf(t.one(name, "a"))).toBe(pid);
-    const reps = t.named("juraft.replicate", "a");
-    expect(reps.map((s) => s.attributes["juraft.raft.peer"]).sort()).toEqual(
-      [nodes[1]?.identity.id.toString(), nodes[2]?.identity.id.toString()].sort(),
-    );
-    for (const s of reps) expect(parentOf(s)).toBe(pid);
+    const peers = [nodes[1]?.identity.id.toString(), nodes[2]?.identity.id.toString()].sort();
+    const commitEvents = (name: string): unknown[] =>
+      t
+        .one("juraft.commit", "a")
+        .events.filter((e) => e.name === name)
+        .map((e) => e.attributes?.["juraft.raft.peer"])
+        .sort();
+    expect(commitEvents("juraft.replicate.sent")).toEqual(peers);
+    // A quorum of three is the leader and one follower: at least one acknowledged before commit.
+    const acked = commitEvents("juraft.replicate.acked");
+    expect(acked.length).toBeGreaterThanOrEqual(1);
+    for (const a of acked) expect(peers).toContain(a);
+    expect(t.named("juraft.replicate", "a")).toEqual([]);
     expect(t.one("juraft.append", "a").attributes["juraft.raft.sync"]).toBe(true);
 
     // Followers: append and apply are children of the leader's propose span (from the entry).

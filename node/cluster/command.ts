@@ -29,7 +29,7 @@ const MAP_KEY = 0x0a;
 const MAP_VALUE = 0x12;
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+const utf8Lenient = new TextDecoder();
 
 /** UTF-8 bytes of `s`; ASCII (txn ids, trace headers) without a call into the runtime. */
 function utf8Of(s: string): Uint8Array {
@@ -42,14 +42,19 @@ function utf8Of(s: string): Uint8Array {
   return out;
 }
 
-/** The string of UTF-8 bytes `b` (throws on invalid UTF-8); short ASCII decoded in JS. */
-function stringOf(b: Uint8Array): string {
+/**
+ * The string of UTF-8 bytes `b`; short ASCII decoded in JS. Undefined when the text holds U+FFFD,
+ * which is what invalid UTF-8 decodes to: protobuf-es (strict) then decides. No exception is
+ * relied on (a TypeError from another realm, as under jest's VM modules, is not `instanceof`).
+ */
+function stringOf(b: Uint8Array): string | undefined {
   if (b.length <= 64) {
     let ascii = true;
     for (let i = 0; i < b.length && ascii; i++) ascii = (b[i] as number) < 0x80;
     if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
   }
-  return utf8Strict.decode(b);
+  const s = utf8Lenient.decode(b);
+  return s.includes("\uFFFD") ? undefined : s;
 }
 
 /** Encodes a command as entry data. */
@@ -121,14 +126,16 @@ function fastDecode(data: Uint8Array): TxnCommand | undefined {
     while (!r.atEnd()) {
       const tag = r.u8();
       if (tag === OPS) ops = r.bytes();
-      else if (tag === TXN_ID) txnId = stringOf(r.bytes());
-      else if (tag === TIME_MS) timeMs = r.uvarint();
+      else if (tag === TXN_ID) {
+        const id = stringOf(r.bytes());
+        if (id === undefined) return undefined;
+        txnId = id;
+      } else if (tag === TIME_MS) timeMs = r.uvarint();
       else if (tag !== TRACE_CONTEXT || !mapEntry(r.bytes(), traceContext)) return undefined;
     }
   } catch (err) {
-    // Truncated or overlong (StorageError) or invalid UTF-8 (TypeError): protobuf-es decides,
-    // and reports it in its own words.
-    if (err instanceof StorageError || err instanceof TypeError) return undefined;
+    // Truncated or overlong: protobuf-es decides, and reports it in its own words.
+    if (err instanceof StorageError) return undefined;
     throw err;
   }
   return { txnId, ops, traceContext, timeMs };
@@ -141,9 +148,10 @@ function mapEntry(b: Uint8Array, into: Record<string, string>): boolean {
   let value = "";
   while (!r.atEnd()) {
     const tag = r.u8();
-    if (tag === MAP_KEY) key = stringOf(r.bytes());
-    else if (tag === MAP_VALUE) value = stringOf(r.bytes());
-    else return false;
+    const text = tag === MAP_KEY || tag === MAP_VALUE ? stringOf(r.bytes()) : undefined;
+    if (text === undefined) return false;
+    if (tag === MAP_KEY) key = text;
+    else value = text;
   }
   into[key] = value;
   return true;

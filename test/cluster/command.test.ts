@@ -71,5 +71,8 @@ describe("Command codec", () => {
     expect(() => decodeCommand(new Uint8Array([0x12, 5, 1]))).toThrow();
     // Invalid UTF-8 in txn_id is refused.
     expect(() => decodeCommand(new Uint8Array([0x0a, 1, 0xff]))).toThrow();
+    // A real U+FFFD (valid UTF-8) and long non-ASCII text decode exactly (through protobuf-es).
+    const odd = { txnId: "a\uFFFDb" + "é".repeat(40), ops: imp.ops, traceContext: {}, timeMs: 1 };
+    expect(decodeCommand(encodeCommand(odd)).txnId).toBe(odd.txnId);
   });
 });

@@ -322,10 +322,17 @@ function newRevnos(n: number): (number | null)[] {
   return new Array<number | null>(n);
 }
 
+/** The number of change events when every op that is not a pure assert reports one. */
+function eventCount(ops: readonly ParsedOp[]): number {
+  let n = 0;
+  for (const op of ops) if (op.action.kind !== "assert") n++;
+  return n;
+}
+
 /** SPEC §3 step 5 (client-side mgo/txn), with SPEC §7's reject-up-front rule for bad updates. */
 function applyClient(ops: readonly ParsedOp[], opStates: DocState[], ctx: EngineContext): Decision {
   const revnos = newRevnos(ops.length);
-  const changes = new Array<ChangeEvent>(ops.length);
+  const changes = new Array<ChangeEvent>(eventCount(ops));
   let n = 0;
   for (let i = 0; i < ops.length; i++) {
     const a = (ops[i] as ParsedOp).action;
@@ -367,14 +374,14 @@ function applyClient(ops: readonly ParsedOp[], opStates: DocState[], ctx: Engine
     const ev = changeOf(ctx, st, logged, a.kind, skipped);
     if (ev !== undefined) changes[n++] = ev;
   }
-  changes.length = n;
+  if (n !== changes.length) changes.length = n; // skipped ops not reported (a runtime call)
   return { outcome: "applied", revnos, changes, opStates };
 }
 
 /** The server-side runner (juju/mgo sstxn): revnos from the pre-transaction read (SPEC §6.1). */
 function applyServer(ops: readonly ParsedOp[], opStates: DocState[], ctx: EngineContext): Decision {
   const revnos = newRevnos(ops.length);
-  const changes = new Array<ChangeEvent>(ops.length);
+  const changes = new Array<ChangeEvent>(eventCount(ops));
   let n = 0;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as ParsedOp;
@@ -423,6 +430,6 @@ function applyServer(ops: readonly ParsedOp[], opStates: DocState[], ctx: Engine
     const ev = changeOf(ctx, st, logged, a.kind, skipped);
     if (ev !== undefined) changes[n++] = ev;
   }
-  changes.length = n;
+  if (n !== changes.length) changes.length = n; // skipped ops not reported (a runtime call)
   return { outcome: "applied", revnos, changes, opStates };
 }

@@ -55,11 +55,12 @@ export class TxnTable {
   /** Sequence number of `#ids[0]` (sequence numbers never repeat). */
   #base = 0;
   /**
-   * Per slot, two adjacent int32s (one cache line serves a probe): the entry (0 empty, -1
-   * deleted, else 1 + its sequence number modulo SEQ_MOD), then the id's hash.
+   * Per slot, two adjacent int32s (one cache line serves a probe): the entry (0 empty, else 1 +
+   * its sequence number modulo SEQ_MOD; a forgotten entry's slot counts as deleted), then the
+   * id's hash.
    */
   #table = new Int32Array(2 * MIN_CAPACITY);
-  /** Slots not empty (live or deleted). */
+  /** Slots not empty (live or forgotten). */
   #used = 0;
   /** Set once probing degenerated (see MAX_PROBE); then it is the whole index. */
   #map: Map<string, number> | null = null;
@@ -112,7 +113,9 @@ export class TxnTable {
     }
     const mask = (this.#table.length >> 1) - 1;
     let i = h & mask;
-    for (let n = 0; (this.#table[2 * i] ?? 0) > 0; n++) {
+    for (let n = 0; ; n++) {
+      const s = this.#table[2 * i] ?? 0;
+      if (s === 0 || !this.#live(s)) break; // empty, or a forgotten id's slot: reused
       if (n > MAX_PROBE) {
         this.#degrade();
         return;
@@ -132,14 +135,9 @@ export class TxnTable {
   /** Forgets the oldest entry. */
   dropOldest(): void {
     if (this.size === 0) return;
+    // The index keeps the slot: an entry before the head reads as deleted (see #live), so
+    // forgetting an id costs no probe (a cache miss per transaction); #rehash drops such slots.
     if (this.#map !== null) this.#map.delete(this.#ids[this.#head] ?? "");
-    else {
-      const want = ((this.#base + this.#head) % SEQ_MOD) + 1;
-      const mask = (this.#table.length >> 1) - 1;
-      let i = (this.#hashes[this.#head] ?? 0) & mask;
-      while (this.#table[2 * i] !== want) i = (i + 1) & mask;
-      this.#table[2 * i] = -1;
-    }
     this.#head++;
     if (this.#head > 1024 && this.#head * 2 > this.#ids.length) {
       this.#ids = this.#ids.slice(this.#head);
@@ -167,6 +165,16 @@ export class TxnTable {
     return this.#lastHash;
   }
 
+  /**
+   * True when the entry a slot holds (`s`: 1 + its sequence number modulo SEQ_MOD) is still
+   * remembered. A forgotten entry's slot is at most a rehash interval old (fewer than SEQ_MOD
+   * pushes), so its position never wraps into the live range.
+   */
+  #live(s: number): boolean {
+    const pos = (s - 1 - (this.#base % SEQ_MOD) + SEQ_MOD) % SEQ_MOD;
+    return pos >= this.#head && pos < this.#ids.length;
+  }
+
   /** Position of `id` in the queue arrays, or -1. */
   #find(id: string): number {
     if (this.#map !== null) {
@@ -180,9 +188,9 @@ export class TxnTable {
     for (let n = 0; ; n++) {
       const s = this.#table[2 * i] ?? 0;
       if (s === 0) return -1;
-      if (s > 0 && this.#table[2 * i + 1] === h) {
+      if (this.#table[2 * i + 1] === h) {
         const pos = (s - 1 - base + SEQ_MOD) % SEQ_MOD;
-        if (this.#ids[pos] === id) return pos;
+        if (pos >= this.#head && pos < this.#ids.length && this.#ids[pos] === id) return pos;
       }
       if (n > MAX_PROBE) {
         this.#degrade();
@@ -192,7 +200,7 @@ export class TxnTable {
     }
   }
 
-  /** Rebuilds the index at most a quarter full (deleted slots are dropped). */
+  /** Rebuilds the index at most a quarter full (forgotten entries' slots are dropped). */
   #rehash(): void {
     let cap = MIN_CAPACITY;
     while (cap < (this.size + 1) * 4) cap *= 2;

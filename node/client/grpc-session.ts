@@ -117,14 +117,17 @@ export function grpcSessionOpener(streams: GrpcStreams, name: string): SessionOp
       s.on("trailers", statusOf);
       s.on("data", (chunk: Buffer) => {
         streams.read(s);
+        let responses: SessionResponse[];
         try {
-          for (const m of frames.push(chunk))
-            events.onResponse(fromBinary(SessionResponseSchema, m));
+          responses = frames.push(chunk).map((m) => fromBinary(SessionResponseSchema, m));
         } catch (err) {
           // A node that sends what no juraft node sends: end the stream, fail its calls.
           finish(ConnectError.from(err, Code.Internal));
           s.close();
+          return;
         }
+        // Outside the try: a failure while delivering is a bug here, not the node's fault.
+        for (const r of responses) events.onResponse(r);
       });
       // Recorded here and reported when the stream closes, as its end.
       s.on("error", (err: Error) => {

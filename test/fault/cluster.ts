@@ -250,8 +250,22 @@ export class FaultCluster {
       const st = l === undefined ? undefined : await this.status(l);
       const voters = st?.members.filter((m) => m.role === MemberRole.VOTER).length ?? 0;
       if (voters === n && st?.members.length === n && !st.joint) return;
-      if (Date.now() > deadline)
-        throw new Error(`cluster did not reach ${n} voters in ${timeoutMs} ms`);
+      if (Date.now() > deadline) {
+        // What each running node saw, so that a failure here can be understood afterwards.
+        const seen: string[] = [];
+        for (const node of this.nodes) {
+          const s = await this.status(node.slot);
+          seen.push(
+            s === undefined
+              ? `${node.name}: no status (running ${String(node.running)})`
+              : `${node.name}: ${s.role} term ${s.term} leader ${s.leaderId} applied ${s.appliedIndex}/${s.commitIndex} ` +
+                  `members ${s.members.map((m) => `${m.name}:${MemberRole[m.role]}`).join(",")}${s.joint ? " joint" : ""}`,
+          );
+        }
+        throw new Error(
+          `cluster did not reach ${n} voters in ${timeoutMs} ms (leader slot ${String(l)}); ${seen.join("; ")}`,
+        );
+      }
       await sleep(200);
     }
   }

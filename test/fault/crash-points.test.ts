@@ -103,7 +103,10 @@ async function leader(): Promise<number> {
 
 /** Every acknowledged insert is present (quorum read through the leader). */
 async function expectNothingLost(): Promise<void> {
-  await c.waitVoters(3, 60_000);
+  // 120 s: in one full CI run (session 4, the whole suite in parallel) the cluster did not get
+  // back to 3 voters within 60 s after the membership kill; the cause was not established, and
+  // waitVoters now reports what every node saw when it gives up.
+  await c.waitVoters(3, 120_000);
   const l = await leader();
   const snapshot = [...acked];
   const cl = c.client(l, 10_000);

@@ -5,8 +5,8 @@ import {
   SessionResponseSchema,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { invalidArgument } from "../cluster/errors.js";
-import { sessionPath, frameOf } from "../client/index.js";
-import { FrameReader } from "../util/index.js";
+import { sessionPath } from "../client/index.js";
+import { FrameReader, frameOf } from "../util/index.js";
 import { checkBearer, type TokenSet } from "./auth.js";
 import type { ApiContext } from "./context.js";
 import { endOk, endWithError, isGrpcCall, startAnswer } from "./grpc-answer.js";

@@ -9,13 +9,7 @@ import {
   type SessionRequest,
   type SessionResponse,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
-import {
-  FRAME_HEADER_BYTES,
-  FrameReader,
-  grpcContentType,
-  reasonHeader,
-  writeFrameHeader,
-} from "../util/index.js";
+import { FrameReader, frameOf, grpcContentType, reasonHeader } from "../util/index.js";
 
 /** The HTTP/2 path of `StoreService.Session`. */
 export const sessionPath = `/${StoreService.typeName}/${StoreService.method.session.name}`;
@@ -40,14 +34,6 @@ export interface SessionStream {
 
 /** Opens Session streams to one node. */
 export type SessionOpener = (events: SessionEvents) => SessionStream;
-
-/** The gRPC frame of a protobuf message `bytes`. */
-export function frameOf(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(FRAME_HEADER_BYTES + bytes.length);
-  writeFrameHeader(out, 0, bytes.length);
-  out.set(bytes, FRAME_HEADER_BYTES);
-  return out;
-}
 
 /** Largest response accepted (a batch of results of documents up to 16 MiB each). */
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;

@@ -7,7 +7,6 @@ export {
 } from "./client.js";
 export { SessionMux, type SessionCallOptions } from "./session.js";
 export {
-  frameOf,
   grpcSessionOpener,
   managerStreams,
   sessionPath,

@@ -33,6 +33,14 @@ export function writeFrameHeader(out: Uint8Array, at: number, length: number): v
   out[at + 4] = length & 0xff;
 }
 
+/** The gRPC frame of a protobuf message `bytes` (a copy after the 5-byte prefix). */
+export function frameOf(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES + bytes.length);
+  writeFrameHeader(out, 0, bytes.length);
+  out.set(bytes, FRAME_HEADER_BYTES);
+  return out;
+}
+
 /** The frame of an empty message (e.g. an empty protobuf response). */
 export const emptyFrame: Uint8Array = new Uint8Array(FRAME_HEADER_BYTES);
 

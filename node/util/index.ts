@@ -6,6 +6,7 @@ export {
   FrameError,
   FrameReader,
   emptyFrame,
+  frameOf,
   grpcContentType,
   writeFrameHeader,
 } from "./grpc-frames.js";

@@ -9,7 +9,7 @@ import {
   type ApplyResponse,
 } from "../../proto/gen/juraft/store/v1/store_pb.js";
 import { ClusterError, invalidArgument, unavailable } from "../cluster/errors.js";
-import { parseOps } from "../store/index.js";
+import { parseOps, parseOpsBson } from "../store/index.js";
 import type { ApplyOutcome } from "../cluster/runtime.js";
 import { encodeWrapped, decodeWrapped } from "./codec.js";
 import type { TraceScope } from "../telemetry/index.js";
@@ -29,8 +29,9 @@ export function validateApply(ctx: ApiContext, req: ApplyRequest, scope?: TraceS
   }
   if (req.txnId.length > 1024)
     throw invalidArgument("BAD_TXN_ID", "apply transaction: txn_id is longer than 1024 characters");
-  const ops = decodeWrapped(req.ops, "ops", "ops");
-  const parsed = parseOps(ops);
+  // Read straight from the bytes when the fast path takes them; else decoded then parsed, which
+  // reports any error (the same answer either way: store/txn-decode.ts).
+  const parsed = parseOpsBson(req.ops) ?? parseOps(decodeWrapped(req.ops, "ops", "ops"));
   telemetryOf(ctx).annotate(scope, () => ({
     "juraft.txn.op_count": parsed.length,
     "juraft.txn.collections": [...new Set(parsed.map((o) => o.c))],

@@ -67,10 +67,15 @@ function apply(store: DocumentStore, ops: unknown): string {
 
 /**
  * Applies a transaction as a node does (node/cluster/runtime.ts): the entry's ops arrive as the
- * BSON bytes the leader proposed, are decoded, then applied.
+ * BSON bytes the leader proposed and are read from them straight into parsed ops
+ * (`applyEncodedTxn`). A BENCH_STORE copy without that method decodes them first, as nodes did
+ * before session 5.
  */
 function applyEncoded(store: DocumentStore, bytes: Uint8Array): string {
-  return apply(store, decodeDoc(bytes).get("ops"));
+  if (!("applyEncodedTxn" in store)) return apply(store, decodeDoc(bytes).get("ops"));
+  index++;
+  const entry = { index, txnId: `t${index}`, opsBson: bytes, timeMs: 1_700_000_000_000 + index };
+  return store.applyEncodedTxn(entry).outcome;
 }
 
 /** Inserts about 100,000 documents: units, unitstates, 2 statuses per unit, settings, apps. */

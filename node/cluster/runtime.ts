@@ -422,11 +422,11 @@ export class RaftRuntime {
           documents,
         });
       } else {
-        const ops = decodeDoc(cmd.ops).get("ops");
-        result = this.#store.applyTxn({
+        // The ops are read from the entry's BSON straight into parsed ops (store/txn-decode.ts).
+        result = this.#store.applyEncodedTxn({
           index: e.index,
           txnId: cmd.txnId,
-          ops,
+          opsBson: cmd.ops,
           timeMs: cmd.timeMs,
         });
       }

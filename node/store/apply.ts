@@ -7,6 +7,8 @@ import type { ChangeEvent, Decision, DocState, Slot } from "./txn-engine.js";
 import { decide } from "./txn-engine.js";
 import type { ParsedOp } from "./txn-parse.js";
 import { DOC_EXISTS, DOC_MISSING, parseOps } from "./txn-parse.js";
+import { parseOpsBson } from "./txn-decode.js";
+import { decodeDoc } from "./bson-decode.js";
 import type { RecordedOutcome, StoreState } from "./state.js";
 import type { Value } from "./values.js";
 
@@ -21,6 +23,18 @@ export interface TxnEntry {
   /** The ops, as `{c, _id, assert?, insert?, update?, remove?}` documents (SPEC §2). */
   readonly ops: unknown;
   /** The leader's clock when it proposed the entry (ms since the epoch), for pruning and $currentDate. */
+  readonly timeMs?: number;
+}
+
+/**
+ * A committed log entry whose ops are still the BSON bytes of `{ops: [...]}` the leader proposed:
+ * what a node applies. The ops are read straight from the bytes (txn-decode.ts).
+ */
+export interface EncodedTxnEntry {
+  readonly index: number;
+  readonly txnId?: string;
+  /** The BSON document `{ops: [...]}`. */
+  readonly opsBson: Uint8Array;
   readonly timeMs?: number;
 }
 
@@ -65,7 +79,7 @@ function assertValue(op: ParsedOp | undefined): Value | null {
 }
 
 /** Applies an entry (SPEC §3); never throws for bad input, only for caller bugs. */
-export function applyEntry(state: StoreState, entry: TxnEntry): TxnResult {
+export function applyEntry(state: StoreState, entry: TxnEntry | EncodedTxnEntry): TxnResult {
   const { index } = entry;
   invariant(
     Number.isSafeInteger(index) && index > state.appliedIndex,
@@ -83,7 +97,7 @@ export function applyEntry(state: StoreState, entry: TxnEntry): TxnResult {
 
 function dispatch(
   state: StoreState,
-  entry: TxnEntry,
+  entry: TxnEntry | EncodedTxnEntry,
   index: number,
   timeMs: number | undefined,
 ): TxnResult {
@@ -103,7 +117,7 @@ function dispatch(
   }
   const seen = txnId === undefined ? undefined : state.txns.get(txnId);
   if (seen !== undefined) return withEntry(seen.result, seen.index, txnId, true, []);
-  const out = run(state, entry.ops, index, timeMs, txnId);
+  const out = run(state, entry, index, timeMs, txnId);
   if (txnId !== undefined) {
     if (out.outcome === "applied") state.txns.addApplied(txnId, index, out.revnos);
     else state.txns.add(txnId, { index, result: out });
@@ -141,14 +155,14 @@ function withEntry(
 /** Runs the ops; the result is the entry's (not a duplicate), and its own recorded outcome. */
 function run(
   state: StoreState,
-  input: unknown,
+  entry: TxnEntry | EncodedTxnEntry,
   index: number,
   timeMs: number | undefined,
   txnId: string | undefined,
 ): TxnResult {
   let ops: ParsedOp[];
   try {
-    ops = parseOps(input);
+    ops = "opsBson" in entry ? parseEncoded(entry.opsBson) : parseOps(entry.ops);
   } catch (e) {
     if (e instanceof StoreError) return rejected(e, index, txnId);
     throw e;
@@ -180,6 +194,14 @@ function run(
         changes: d.changes,
       };
   }
+}
+
+/**
+ * The ops of an encoded entry: the fast path, else decoding then parsing, which reports the error
+ * (undecodable bytes included: the entry is rejected, deterministically on every replica).
+ */
+function parseEncoded(bytes: Uint8Array): ParsedOp[] {
+  return parseOpsBson(bytes) ?? parseOps(decodeDoc(bytes).get("ops"));
 }
 
 function rejected(error: StoreError, index: number, txnId: string | undefined): TxnResult {

@@ -14,8 +14,8 @@ function bad(message: string, at: number): never {
   return badInput("BAD_BSON", `decode BSON at byte ${at}: ${message}`);
 }
 
-/** A cursor over a byte array. */
-class Reader {
+/** A cursor over a byte array (also used by txn-decode.ts, which reads ops straight from bytes). */
+export class Reader {
   readonly bytes: Uint8Array;
   #view: DataView | undefined;
   pos: number;
@@ -79,7 +79,7 @@ function shortAscii(bytes: Uint8Array, start: number, end: number): string | und
  * The offset of the first zero byte in [start, end), or a BAD_BSON error. A loop: keys are short,
  * and Uint8Array.prototype.indexOf is a call into the runtime (~1,500 instructions each).
  */
-function zeroAt(bytes: Uint8Array, start: number, end: number): number {
+export function zeroAt(bytes: Uint8Array, start: number, end: number): number {
   for (let i = start; i < end; i++) if (bytes[i] === 0) return i;
   return bad("unterminated string", start);
 }
@@ -111,7 +111,7 @@ export function decodeDoc(bytes: Uint8Array): Doc {
 }
 
 /** Little-endian int32 at `at` (bounds checked by the caller). */
-function int32(b: Uint8Array, at: number): number {
+export function int32(b: Uint8Array, at: number): number {
   return (
     (b[at] as number) |
     ((b[at + 1] as number) << 8) |
@@ -121,7 +121,7 @@ function int32(b: Uint8Array, at: number): number {
 }
 
 /** Reads a document's length prefix; returns the offset of its terminating zero byte. */
-function openDoc(r: Reader, limit: number, depth: number): number {
+export function openDoc(r: Reader, limit: number, depth: number): number {
   if (depth > MAX_DEPTH) bad(`nesting deeper than ${MAX_DEPTH}`, r.pos);
   const start = r.pos;
   r.need(5, limit);
@@ -133,14 +133,15 @@ function openDoc(r: Reader, limit: number, depth: number): number {
 }
 
 /** Checks the terminating zero at `last` and moves past it. */
-function closeDoc(r: Reader, last: number): void {
+export function closeDoc(r: Reader, last: number): void {
   if (r.pos !== last || r.bytes[r.pos] !== 0) bad("document not terminated", r.pos);
   r.pos = last + 1;
 }
 
 // Documents and arrays have their own loops (no per-element callback): decoding runs for every
 // entry a node applies and every request it validates, so it is on the hot path of writes.
-function readDoc(r: Reader, limit: number, depth: number): Doc {
+/** Reads the document at `r.pos` (its end within `limit`), at nesting `depth` (top = 1). */
+export function readDoc(r: Reader, limit: number, depth: number): Doc {
   const last = openDoc(r, limit, depth);
   const doc: Doc = new Map();
   while (r.pos < last) {
@@ -164,7 +165,8 @@ function readArray(r: Reader, limit: number, depth: number): Value[] {
   return arr;
 }
 
-function readValue(r: Reader, type: number, end: number, depth: number): Value {
+/** Reads a value of BSON `type` at `r.pos`, within `end`, inside a document at `depth`. */
+export function readValue(r: Reader, type: number, end: number, depth: number): Value {
   const at = r.pos;
   switch (type) {
     case 0x01:
@@ -197,7 +199,8 @@ function readValue(r: Reader, type: number, end: number, depth: number): Value {
   }
 }
 
-function readString(r: Reader, end: number): string {
+/** Reads a BSON string (type 0x02) at `r.pos`, within `end`. */
+export function readString(r: Reader, end: number): string {
   r.need(4, end);
   const n = int32(r.bytes, r.pos);
   r.pos += 4;

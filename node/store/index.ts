@@ -3,7 +3,7 @@
  */
 export { DocumentStore, resolveOptions } from "./store.js";
 export type { StoreOptions, StoreStats } from "./store.js";
-export type { ChangeEvent, TxnEntry, TxnResult } from "./apply.js";
+export type { ChangeEvent, EncodedTxnEntry, TxnEntry, TxnResult } from "./apply.js";
 export type { ImportEntry, ImportResult } from "./import.js";
 export type { FindOptions } from "./reads.js";
 export { TxnMode } from "./txn-engine.js";
@@ -15,6 +15,7 @@ export type {
   TombstoneBounds,
 } from "./state.js";
 export { DOC_EXISTS, DOC_MISSING, parseOps } from "./txn-parse.js";
+export { parseOpsBson } from "./txn-decode.js";
 export { ErrorCode, InvariantError, StoreError } from "./errors.js";
 export type { ErrorSite } from "./errors.js";
 export { Kind, UtcDate, kindOf, makeDouble } from "./values.js";

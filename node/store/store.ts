@@ -2,7 +2,7 @@
  * The document store: the state machine every node runs (issue 3). Pure and synchronous: the
  * caller feeds committed entries in log order and reads in between.
  */
-import type { ChangeEvent, TxnEntry, TxnResult } from "./apply.js";
+import type { ChangeEvent, EncodedTxnEntry, TxnEntry, TxnResult } from "./apply.js";
 import { applyEntry } from "./apply.js";
 import { idKey } from "./id-key.js";
 import { toValue } from "./normalize.js";
@@ -111,6 +111,15 @@ export class DocumentStore {
   }
 
   /**
+   * Applies a committed entry whose ops are the BSON bytes of `{ops: [...]}` (as a node's log
+   * holds them): the same outcome as `applyTxn` with the decoded ops, without decoding them into
+   * Maps first. Undecodable bytes yield `outcome: "rejected"`. Throws InvariantError as `applyTxn`.
+   */
+  applyEncodedTxn(entry: EncodedTxnEntry): TxnResult {
+    return applyEntry(this.#state, entry);
+  }
+
+  /**
    * Applies a committed import entry (`juraft import`): documents keep their txn-revno; the
    * whole entry is rejected with a coded error if any document is malformed.
    */
@@ -176,4 +185,4 @@ export class DocumentStore {
   }
 }
 
-export type { ChangeEvent, TxnEntry, TxnResult };
+export type { ChangeEvent, EncodedTxnEntry, TxnEntry, TxnResult };

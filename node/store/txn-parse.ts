@@ -46,12 +46,12 @@ export const DOC_EXISTS = "d+";
 /** The string form of `txn.DocMissing` (SPEC §4.1). */
 export const DOC_MISSING = "d-";
 
-type FieldName = "c" | "_id" | "assert" | "insert" | "update" | "remove";
+export type FieldName = "c" | "_id" | "assert" | "insert" | "update" | "remove";
 /** An op's fields by canonical name; `undefined` = absent (null values count as absent). */
 type OpFields = Record<FieldName, unknown>;
 
 /** The canonical name of an op field: long names and mgo/txn's BSON names (`c d a i u r`). */
-function fieldName(k: unknown): FieldName | undefined {
+export function fieldName(k: unknown): FieldName | undefined {
   // A switch on constants, not a lookup table: a keyed load with varying keys was ~3% of apply.
   switch (k) {
     case "c":
@@ -108,7 +108,8 @@ function opFields(input: unknown): OpFields {
   return out;
 }
 
-function parseCollection(c: unknown): string {
+/** A checked collection name. */
+export function parseCollection(c: unknown): string {
   if (typeof c !== "string" || c === "")
     return badInput("MISSING_C_OR_ID", "parse op: C or Id missing", { field: "c" });
   if (c.includes("\u0000") || c.includes("$") || c.startsWith("system.") || c.length > 200) {
@@ -124,7 +125,8 @@ function parseCollection(c: unknown): string {
 const EXISTS: ParsedAssert = Object.freeze({ type: "exists" });
 const MISSING: ParsedAssert = Object.freeze({ type: "missing" });
 
-function parseAssert(a: unknown): ParsedAssert | null {
+/** A checked assert (`undefined`: none). */
+export function parseAssert(a: unknown): ParsedAssert | null {
   if (a === undefined) return null;
   if (a === DOC_EXISTS) return EXISTS;
   if (a === DOC_MISSING) return MISSING;
@@ -142,6 +144,14 @@ function parseInsert(payload: unknown, id: Value): OpAction {
   const doc: Doc = new Map();
   doc.set("_id", id);
   toDocInto(doc, payload, "insert"); // a payload `_id` lands in first place, and is replaced:
+  return insertAction(doc, id);
+}
+
+/**
+ * The insert action of `doc`, the payload's fields after the op's `_id` (which a payload `_id`
+ * replaced): the op's `_id` is stamped in, the revno added, the size checked.
+ */
+export function insertAction(doc: Doc, id: Value): OpAction {
   doc.set("_id", id); // the op's `_id` is the document's (SPEC §2)
   if (!doc.has(REVNO_FIELD)) doc.set(REVNO_FIELD, 0n);
   const bound = checkedSizeBound(doc, "insert") + 16; // + the revno stamped in at apply (int64)
@@ -166,8 +176,8 @@ function parseRemove(r: unknown): boolean {
 }
 
 /** The value-free actions, shared (parsed actions are immutable). */
-const REMOVE: OpAction = Object.freeze({ kind: "remove" });
-const ASSERT_ONLY: OpAction = Object.freeze({ kind: "assert" });
+export const REMOVE: OpAction = Object.freeze({ kind: "remove" });
+export const ASSERT_ONLY: OpAction = Object.freeze({ kind: "assert" });
 
 function parseAction(f: OpFields, id: Value): OpAction {
   const remove = parseRemove(f.remove);

@@ -77,7 +77,7 @@ interface UpdateShape {
  * a value, so it is never cached). Only shapes that compiled cleanly are stored. A trie keyed by
  * field names, not a joined string key: names' hashes are cached, a fresh joined key is not.
  */
-class ShapeNode {
+export class ShapeNode {
   readonly ops = new Map<string, ShapeNode>();
   readonly paths = new Map<string, ShapeNode>();
   shape: UpdateShape | undefined = undefined;
@@ -232,6 +232,26 @@ function plainShape(
 }
 
 const REVNO_STEP: UpdateStep = { op: "revno", segs: REVNO_SEGS as string[] };
+
+/**
+ * The shape trie's root for updates named `field`, or undefined when the cache is full: for
+ * txn-decode.ts, which walks an update's shape straight from its BSON bytes as `mapShape` does.
+ */
+export function shapeRoot(field: string): ShapeNode | undefined {
+  return shapeNodes <= MAX_SHAPE_NODES ? shapeRoots.get(field) : undefined;
+}
+
+/**
+ * The update of the known shape ending at `node` with these operand values (decoded BSON values
+ * in entry order: already in the store's value model), or undefined when the shape is unknown.
+ */
+export function instantiateShape(
+  node: ShapeNode | undefined,
+  values: readonly Value[],
+): CompiledUpdate | undefined {
+  const shape = node?.shape;
+  return shape === undefined ? undefined : instantiate(shape, values);
+}
 
 function compileFresh(update: Doc, field: string, node: ShapeNode | null): CompiledUpdate {
   const steps: UpdateStep[] = [REVNO_STEP];

@@ -9,6 +9,7 @@ import {
 } from "@opentelemetry/api";
 import type { Sampler, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { TracingConfig } from "./config.js";
+import { PresetIds, SpanBatcher } from "./deferred.js";
 
 /** W3C trace context as it travels in headers and in Raft entries. */
 export type TraceCarrier = Readonly<Record<string, string>>;
@@ -110,6 +111,9 @@ export async function startTracing(
     : ratio;
   const ids = new sdk.RandomIdGenerator();
   const decided = ROOT_CONTEXT.setValue(DECIDED, true);
+  // Nodes record spans as data and make them in batches (deferred.ts says why); the client
+  // library and the CLI make theirs directly (a few per call, not in a hot loop).
+  const preset = opts.ambient === false ? new PresetIds(ids, sdk.SamplingDecision) : undefined;
   const processor: SpanProcessor =
     opts.exporter !== undefined
       ? new sdk.SimpleSpanProcessor(opts.exporter)
@@ -119,13 +123,27 @@ export async function startTracing(
       "service.name": cfg.serviceName,
       "service.instance.id": opts.instance,
     }),
-    sampler,
+    ...(preset === undefined ? { sampler } : { sampler: preset.sampler(), idGenerator: preset }),
     spanProcessors: [processor],
   });
+  const sdkTracer = provider.getTracer("juraft");
+  const batcher =
+    preset === undefined
+      ? undefined
+      : new SpanBatcher({
+          sdk: sdkTracer,
+          ids: preset,
+          random: ids,
+          sampler,
+          decisions: sdk.SamplingDecision,
+        });
   const propagator = new W3CTraceContextPropagator();
-  const shutdown = (): Promise<void> => provider.shutdown();
+  const shutdown = (): Promise<void> => {
+    batcher?.drain();
+    return provider.shutdown();
+  };
   return {
-    tracer: provider.getTracer("juraft"),
+    tracer: batcher ?? sdkTracer,
     extract: (carrier) => propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter),
     inject: (ctx) => {
       const out: Record<string, string> = {};
@@ -141,7 +159,10 @@ export async function startTracing(
     unsampledCarrier: () => ({
       traceparent: `00-${ids.generateTraceId()}-${ids.generateSpanId()}-00`,
     }),
-    flush: () => provider.forceFlush(),
+    flush: () => {
+      batcher?.drain();
+      return provider.forceFlush();
+    },
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };

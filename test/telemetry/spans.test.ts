@@ -73,6 +73,11 @@ describe("traces of a transaction across three in-process nodes (in-memory expor
     return n;
   }
 
+  /** Nodes hand their recorded spans to the SDK in batches (deferred.ts): hand them over now. */
+  async function flushNodes(): Promise<void> {
+    for (const t of tels) await t.tracing?.flush();
+  }
+
   function spansOf(traceId: string): Trace {
     const all: ReadableSpan[] = [...clientExporter.getFinishedSpans()];
     for (const e of exporters.values()) all.push(...e.getFinishedSpans());
@@ -113,6 +118,7 @@ describe("traces of a transaction across three in-process nodes (in-memory expor
           .join(", ")}`,
       );
     });
+    await flushNodes();
     const t = spansOf(traceId);
 
     // Client -> follower b (server span) -> relay (client span) -> leader a (server span).
@@ -180,6 +186,7 @@ describe("traces of a transaction across three in-process nodes (in-memory expor
 
     // A quorum read on a follower: the ReadIndex wait is a child of the Get server span.
     await client.get("machines", "0");
+    await flushNodes();
     const bSpans = exporters.get("b")?.getFinishedSpans() ?? [];
     const get = bSpans.find((s) => s.name === "juraft.store.v1.StoreService/Get");
     const wait = bSpans.find((s) => s.name === "juraft.read_index");

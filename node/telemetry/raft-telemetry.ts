@@ -251,11 +251,15 @@ export class RaftSpans implements RaftTelemetry {
       return this.#metrics === undefined ? undefined : { started, sync, spans: [] };
     const spans: Span[] = [];
     let batch: Attributes | undefined; // made for the first traced entry only
+    // Entries of a leader's term were all proposed through propose() here: a traced one is
+    // pending (up to MAX_PENDING), any other carries no context: no need to read its bytes.
+    const ownTerm = this.#role === "leader" ? this.#term : -1;
     for (const e of entries) {
       if (e.type !== "normal" || e.data.length === 0) continue;
       const p = this.#pending.get(e.index);
       let parent: Context | undefined;
       if (p !== undefined && p.term === e.term) parent = p.ctx;
+      else if (e.term === ownTerm) continue;
       else {
         const carrier = traceContextOfCommand(e.data);
         if (sampledCarrier(carrier)) parent = t.extract(carrier);

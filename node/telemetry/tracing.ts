@@ -1,8 +1,6 @@
 import {
   context,
   createContextKey,
-  defaultTextMapGetter,
-  defaultTextMapSetter,
   ROOT_CONTEXT,
   type Context,
   type Tracer,
@@ -10,6 +8,7 @@ import {
 import type { Sampler, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { TracingConfig } from "./config.js";
 import { PresetIds, SpanBatcher } from "./deferred.js";
+import { extractW3C, injectW3C, type W3C } from "./w3c.js";
 
 /** W3C trace context as it travels in headers and in Raft entries. */
 export type TraceCarrier = Readonly<Record<string, string>>;
@@ -104,7 +103,7 @@ export async function startTracing(
   if (opts.ambient !== false) await ensureContextManager();
   const sdk = await import("@opentelemetry/sdk-trace-node");
   const { resourceFromAttributes } = await import("@opentelemetry/resources");
-  const { W3CTraceContextPropagator } = await import("@opentelemetry/core");
+  const { W3CTraceContextPropagator, isTracingSuppressed } = await import("@opentelemetry/core");
   const ratio = new sdk.TraceIdRatioBasedSampler(cfg.ratio);
   const sampler = cfg.parentBased
     ? new sdk.ParentBasedSampler({ root: decidedRoot(ratio, new sdk.AlwaysOnSampler()) })
@@ -137,19 +136,18 @@ export async function startTracing(
           sampler,
           decisions: sdk.SamplingDecision,
         });
-  const propagator = new W3CTraceContextPropagator();
+  const w3c: W3C = {
+    propagator: new W3CTraceContextPropagator(),
+    isSuppressed: isTracingSuppressed,
+  };
   const shutdown = (): Promise<void> => {
     batcher?.drain();
     return provider.shutdown();
   };
   return {
     tracer: batcher ?? sdkTracer,
-    extract: (carrier) => propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter),
-    inject: (ctx) => {
-      const out: Record<string, string> = {};
-      propagator.inject(ctx, out, defaultTextMapSetter);
-      return out;
-    },
+    extract: (carrier) => extractW3C(w3c, carrier),
+    inject: (ctx) => injectW3C(w3c, ctx),
     parentBased: cfg.parentBased,
     rootContext: () => {
       if (!cfg.parentBased) return ROOT_CONTEXT;

@@ -7,7 +7,7 @@ import {
 } from "@opentelemetry/api";
 import type { Sampler, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { TracingConfig } from "./config.js";
-import { PresetIds, SpanBatcher } from "./deferred.js";
+import { PresetIds, randomHexId, SpanBatcher } from "./deferred.js";
 import { extractW3C, injectW3C, type W3C } from "./w3c.js";
 
 /** W3C trace context as it travels in headers and in Raft entries. */
@@ -91,12 +91,12 @@ const decidedRoot = (inner: Sampler, on: Sampler): Sampler => ({
 
 /**
  * Starts a tracer provider for one node: exporter from `cfg` (or `exporter`, exported span by
- * span: tests), sampler parent-based ratio, resource service.name and service.instance.id.
+ * span unless `batch`: tests, benchmarks), sampler parent-based ratio, resource service.name and service.instance.id.
  * The SDK is imported here, so a node with tracing off never loads it.
  */
 export async function startTracing(
   cfg: TracingConfig,
-  opts: { instance: string; exporter?: SpanExporter; ambient?: boolean },
+  opts: { instance: string; exporter?: SpanExporter; ambient?: boolean; batch?: boolean },
 ): Promise<Tracing> {
   // Nodes pass spans explicitly (no AsyncLocalStorage, whose promise hooks tax every await in
   // the process); the client library and the CLI follow the ambient context.
@@ -114,9 +114,9 @@ export async function startTracing(
   // library and the CLI make theirs directly (a few per call, not in a hot loop).
   const preset = opts.ambient === false ? new PresetIds(ids, sdk.SamplingDecision) : undefined;
   const processor: SpanProcessor =
-    opts.exporter !== undefined
+    opts.exporter !== undefined && opts.batch !== true
       ? new sdk.SimpleSpanProcessor(opts.exporter)
-      : new sdk.BatchSpanProcessor(await exporterOf(cfg));
+      : new sdk.BatchSpanProcessor(opts.exporter ?? (await exporterOf(cfg)));
   const provider = new sdk.NodeTracerProvider({
     resource: resourceFromAttributes({
       "service.name": cfg.serviceName,
@@ -132,8 +132,8 @@ export async function startTracing(
       : new SpanBatcher({
           sdk: sdkTracer,
           ids: preset,
-          random: ids,
           sampler,
+          parentBased: cfg.parentBased,
           decisions: sdk.SamplingDecision,
         });
   const w3c: W3C = {
@@ -155,7 +155,7 @@ export async function startTracing(
       return cfg.ratio >= 1 || Math.random() < cfg.ratio ? decided : undefined;
     },
     unsampledCarrier: () => ({
-      traceparent: `00-${ids.generateTraceId()}-${ids.generateSpanId()}-00`,
+      traceparent: `00-${randomHexId(16)}-${randomHexId(8)}-00`,
     }),
     flush: () => {
       batcher?.drain();

@@ -4,6 +4,8 @@ import {
   SpanKind,
   SpanStatusCode,
   TraceFlags,
+  isValidSpanId,
+  isValidTraceId,
   trace,
   type Span,
   type Tracer,
@@ -14,6 +16,7 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
+import { randomHexId } from "../../node/telemetry/deferred.js";
 import { startTracing, type Tracing, type TracingConfig } from "../../node/telemetry/index.js";
 import { until } from "../server/helpers.js";
 
@@ -171,6 +174,19 @@ describe("deferred spans (node/telemetry/deferred.ts)", () => {
         traceFlags: TraceFlags.SAMPLED,
         isRemote: true,
       });
+      // An unsampled remote parent is followed too: a non-recording child in the parent's trace.
+      const unsampledParent = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+        spanId: "b7ad6b7169203331",
+        traceFlags: TraceFlags.NONE,
+        isRemote: true,
+      });
+      const u = node.tracer.startSpan("unsampled child", {}, unsampledParent);
+      expect(u.isRecording()).toBe(false);
+      expect(u.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+      expect(u.spanContext().spanId).not.toBe("b7ad6b7169203331");
+      expect(u.spanContext().traceFlags).toBe(TraceFlags.NONE);
+      u.end();
       const c = node.tracer.startSpan("child", {}, parent);
       expect(c.isRecording()).toBe(true);
       expect(c.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
@@ -204,6 +220,19 @@ describe("deferred spans (node/telemetry/deferred.ts)", () => {
       await node.shutdown();
       await plain.shutdown();
     }
+  });
+
+  test("ids are random lower-case hex of the right length, valid, and distinct", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const span = randomHexId(8);
+      const traceId = randomHexId(16);
+      expect(span).toMatch(/^[0-9a-f]{16}$/);
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(isValidSpanId(span) && isValidTraceId(traceId)).toBe(true);
+      seen.add(traceId);
+    }
+    expect(seen.size).toBe(2000);
   });
 
   test("shutdown hands over what is still recorded", async () => {

@@ -14,20 +14,26 @@ function bad(message: string, at: number): never {
   return badInput("BAD_BSON", `decode BSON at byte ${at}: ${message}`);
 }
 
+const scratch = new Uint8Array(8);
+const scratchView = new DataView(scratch.buffer);
+
 /** A cursor over a byte array (also used by txn-decode.ts, which reads ops straight from bytes). */
 export class Reader {
   readonly bytes: Uint8Array;
-  #view: DataView | undefined;
   pos: number;
   constructor(bytes: Uint8Array, pos: number) {
     this.bytes = bytes;
     this.pos = pos;
   }
 
-  /** A view for doubles and 64-bit integers, made on first use (most entries have none). */
-  get view(): DataView {
-    this.#view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    return this.#view;
+  /**
+   * The 8 bytes at `at` in a shared scratch view: an int64 or a double without a DataView per
+   * reader (making one is a runtime call, and a third of a node's entries carry an int64).
+   */
+  eight(at: number): DataView {
+    const b = this.bytes;
+    for (let i = 0; i < 8; i++) scratch[i] = b[at + i] as number;
+    return scratchView;
   }
 
   need(n: number, end: number): void {
@@ -172,7 +178,7 @@ export function readValue(r: Reader, type: number, end: number, depth: number): 
     case 0x01:
       r.need(8, end);
       r.pos += 8;
-      return makeDouble(r.view.getFloat64(at, true));
+      return makeDouble(r.eight(at).getFloat64(0, true));
     case 0x02:
       return readString(r, end);
     case 0x03:
@@ -193,7 +199,7 @@ export function readValue(r: Reader, type: number, end: number, depth: number): 
     case 0x12:
       r.need(8, end);
       r.pos += 8;
-      return r.view.getBigInt64(at, true);
+      return r.eight(at).getBigInt64(0, true);
     default:
       return readRare(r, type, end);
   }
@@ -216,7 +222,7 @@ function readRare(r: Reader, type: number, end: number): Value {
   switch (type) {
     case 0x05: {
       r.need(5, end);
-      const n = r.view.getInt32(at, true);
+      const n = int32(r.bytes, at);
       const sub = r.bytes[at + 4] ?? 0;
       r.pos += 5;
       r.need(n, end);
@@ -230,13 +236,15 @@ function readRare(r: Reader, type: number, end: number): Value {
     case 0x09:
       r.need(8, end);
       r.pos += 8;
-      return new UtcDate(r.view.getBigInt64(at, true));
+      return new UtcDate(r.eight(at).getBigInt64(0, true));
     case 0x0b:
       return readRegex(r, end);
-    case 0x11:
+    case 0x11: {
       r.need(8, end);
       r.pos += 8;
-      return new Timestamp({ i: r.view.getUint32(at, true), t: r.view.getUint32(at + 4, true) });
+      const v = r.eight(at);
+      return new Timestamp({ i: v.getUint32(0, true), t: v.getUint32(4, true) });
+    }
     case 0x13:
       r.need(16, end);
       r.pos += 16;

@@ -4,7 +4,15 @@
  * table (SPEC §8, issue 3 "An idempotency table").
  */
 import fc from "fast-check";
-import { decodeDoc, encodeDoc, toDoc, type Value } from "../../node/store/index.js";
+import { Timestamp } from "bson";
+import {
+  UtcDate,
+  decodeDoc,
+  encodeDoc,
+  makeDouble,
+  toDoc,
+  type Value,
+} from "../../node/store/index.js";
 import type { TxnRecord } from "../../node/store/state.js";
 import { TxnTable, hashOf } from "../../node/store/txn-table.js";
 import { body, harness, seed } from "./helpers.js";
@@ -287,5 +295,36 @@ describe("decoded BSON ops (Maps, what a node applies) share the caches with pla
         doc: body(viaObjects.store.get("x", "a")),
       });
     }
+  });
+});
+
+describe("BSON decoding reads 8-byte values through a shared scratch view", () => {
+  test("int64s, doubles, dates and timestamps decode exactly, at any offset of any buffer (fast-check)", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        fc.double(),
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        fc.tuple(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff })),
+        fc.nat({ max: 15 }),
+        (long, dbl, ms, [t, i], pad) => {
+          const doc = new Map<string, Value>([
+            ["l", long],
+            ["d", makeDouble(dbl)],
+            ["at", new UtcDate(ms)],
+            ["ts", new Timestamp({ t, i })],
+            ["arr", [long, makeDouble(dbl)]],
+          ]);
+          const bytes = encodeDoc(doc);
+          const big = new Uint8Array(pad + bytes.length + 3).fill(0xee);
+          big.set(bytes, pad);
+          const back = decodeDoc(big.subarray(pad, pad + bytes.length));
+          expect(back.get("l")).toBe(long);
+          expect(encodeDoc(back)).toEqual(bytes);
+          expect(back).toEqual(decodeDoc(bytes));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

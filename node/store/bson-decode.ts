@@ -76,7 +76,11 @@ function shortAscii(bytes: Uint8Array, start: number, end: number): string | und
     for (let i = 0; i < hit.length && same; i++) same = hit.charCodeAt(i) === bytes[start + i];
     if (same) return hit;
   }
-  const s = String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  // Both are exact for ASCII; which is cheaper depends on the length (~20 bytes is even on Node 20).
+  const s =
+    end - start < 20
+      ? String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[])
+      : utf8.decode(bytes.subarray(start, end));
   interned[slot] = s;
   return s;
 }

@@ -16,15 +16,8 @@ import {
   type TimeInput,
   type Tracer,
 } from "@opentelemetry/api";
-import type {
-  IdGenerator,
-  Sampler,
-  SamplingDecision,
-  SamplingResult,
-} from "@opentelemetry/sdk-trace-base";
-
-/** The SDK's SamplingDecision enum, passed in: this module must not load the SDK itself. */
-export type Decisions = typeof SamplingDecision;
+import type { Sampler } from "@opentelemetry/sdk-trace-base";
+import { randomHexId, type Decisions, type PresetIds } from "./preset-ids.js";
 
 /**
  * Spans recorded as plain data where they happen and made into SDK spans later, many at once.
@@ -42,29 +35,6 @@ export type Decisions = typeof SamplingDecision;
  * SDK would have made: same ids, parent, times, attributes, events, status, resource and scope.
  */
 
-/** Byte -> two lower-case hex digits. */
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/**
- * `bytes` random bytes as hex, from Math.random as the SDK's RandomIdGenerator draws them (the
- * trace id ratio sampler reads its decision from these bits), never all zeros (an invalid id).
- * Our own few lines: the SDK's generator goes through a Buffer, ~30 us when cold.
- */
-export function randomHexId(bytes: 8 | 16): string {
-  let s = "";
-  let any = 0;
-  for (let i = 0; i < bytes; i += 4) {
-    const n = (Math.random() * 4_294_967_296) >>> 0;
-    any |= n;
-    s +=
-      (HEX[n >>> 24] as string) +
-      (HEX[(n >>> 16) & 255] as string) +
-      (HEX[(n >>> 8) & 255] as string) +
-      (HEX[n & 255] as string);
-  }
-  return any === 0 ? s.slice(0, -2) + "01" : s;
-}
-
 /** Times are `performance.now()` readings: the SDK converts them (Span#_getTime). */
 type Time = number;
 
@@ -75,43 +45,6 @@ type Note =
   | { readonly k: "link"; readonly link: Link }
   | { readonly k: "status"; readonly status: SpanStatus }
   | { readonly k: "name"; readonly name: string };
-
-/** The ids (and sampling flag) the next span the SDK makes must have. */
-export class PresetIds implements IdGenerator {
-  /** Set just before the SDK's startSpan, cleared right after. */
-  next: SpanContext | undefined;
-  readonly #random: IdGenerator;
-  readonly #d: Decisions;
-
-  constructor(random: IdGenerator, decisions: Decisions) {
-    this.#random = random;
-    this.#d = decisions;
-  }
-
-  generateTraceId(): string {
-    return this.next?.traceId ?? this.#random.generateTraceId();
-  }
-
-  generateSpanId(): string {
-    return this.next?.spanId ?? this.#random.generateSpanId();
-  }
-
-  /**
-   * The sampler of the provider that makes deferred spans: the decision was taken when the span
-   * started (by the configured sampler), so it returns that decision and that trace state.
-   */
-  sampler(): Sampler {
-    return {
-      shouldSample: (): SamplingResult => {
-        const sc = this.next;
-        if (sc === undefined) return { decision: this.#d.NOT_RECORD };
-        const decision = (sc.traceFlags & 1) === 1 ? this.#d.RECORD_AND_SAMPLED : this.#d.RECORD;
-        return sc.traceState === undefined ? { decision } : { decision, traceState: sc.traceState };
-      },
-      toString: () => "PresetDecision",
-    };
-  }
-}
 
 /** A span being recorded: the API's Span over plain fields; ended, it waits in a batch. */
 class DeferredSpan implements Span {
@@ -245,8 +178,6 @@ export class SpanBatcher implements Tracer {
   readonly #d: Decisions;
   #queue: DeferredSpan[] = [];
   #timer: NodeJS.Timeout | undefined;
-  /** Spans dropped because the queue was full (the SDK's batch processor drops the same way). */
-  dropped = 0;
 
   /**
    * `sdk` is a tracer of a provider built with `ids` and `ids.sampler()`; `sampler` is the
@@ -338,8 +269,7 @@ export class SpanBatcher implements Tracer {
   /** A span ended: queue it for the SDK. */
   ended(s: DeferredSpan): void {
     if (this.#queue.length >= MAX_QUEUED) {
-      this.dropped++;
-      return;
+      return; // full: dropped, as the SDK's batch processor drops when its queue is full
     }
     this.#queue.push(s);
     if (this.#queue.length >= BATCH) {

@@ -7,7 +7,8 @@ import {
 } from "@opentelemetry/api";
 import type { Sampler, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { TracingConfig } from "./config.js";
-import { PresetIds, randomHexId, SpanBatcher } from "./deferred.js";
+import { SpanBatcher } from "./deferred.js";
+import { PresetIds, randomHexId } from "./preset-ids.js";
 import { extractW3C, injectW3C, type W3C } from "./w3c.js";
 
 /** W3C trace context as it travels in headers and in Raft entries. */

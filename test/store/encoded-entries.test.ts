@@ -16,6 +16,7 @@ import {
   StoreError,
   toDoc,
 } from "../../node/store/index.js";
+import { concat } from "./helpers.js";
 
 /** The ops as the BSON a client sends, or undefined when they are not encodable at all. */
 function encode(ops: unknown): Uint8Array | undefined {
@@ -25,17 +26,6 @@ function encode(ops: unknown): Uint8Array | undefined {
     if (e instanceof StoreError) return undefined;
     throw e;
   }
-}
-
-function concat(chunks: Iterable<Uint8Array>): Uint8Array {
-  const list = [...chunks];
-  const out = new Uint8Array(list.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of list) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** A result with its error reduced to what a client sees (toEqual compares errors by message). */

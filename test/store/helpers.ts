@@ -49,3 +49,15 @@ export function seed(h: Harness, c: string, id: unknown, doc: object): void {
   const r = h.run([{ c, _id: id, assert: "d-", insert: doc }]);
   if (r.outcome !== "applied") throw new Error(`seed failed: ${JSON.stringify(r.outcome)}`);
 }
+
+/** The chunks of a snapshot stream joined into one buffer (to compare snapshots byte for byte). */
+export function concat(chunks: Iterable<Uint8Array>): Uint8Array {
+  const list = [...chunks];
+  const out = new Uint8Array(list.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of list) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

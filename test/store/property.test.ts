@@ -8,7 +8,7 @@ import type { Doc } from "../../node/store/index.js";
 import { DocumentStore, StoreError, restoreSnapshot } from "../../node/store/index.js";
 import type { PlainDoc, RefOp } from "./naive-reference.js";
 import { NaiveStore } from "./naive-reference.js";
-import { body } from "./helpers.js";
+import { body, concat } from "./helpers.js";
 
 const ids = fc.constantFrom("a", "b", "c");
 const colls = fc.constantFrom("x", "y");
@@ -78,17 +78,6 @@ function stateOf(store: DocumentStore): Map<string, { doc: unknown; revno: numbe
 function naiveState(n: NaiveStore): Map<string, { doc: unknown; revno: number }> {
   const out = new Map<string, { doc: unknown; revno: number }>();
   for (const [k, e] of n.entries) out.set(k, { doc: e.doc, revno: e.revno });
-  return out;
-}
-
-function concat(chunks: Iterable<Uint8Array>): Uint8Array {
-  const list = [...chunks];
-  const out = new Uint8Array(list.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of list) {
-    out.set(c, at);
-    at += c.length;
-  }
   return out;
 }
 

@@ -13,18 +13,7 @@ import {
   mongodumpFiles,
   restoreSnapshot,
 } from "../../node/store/index.js";
-import { body, harness } from "./helpers.js";
-
-function concat(chunks: Iterable<Uint8Array>): Uint8Array {
-  const list = [...chunks];
-  const out = new Uint8Array(list.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of list) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
+import { body, concat, harness } from "./helpers.js";
 
 function bytes(store: DocumentStore): Uint8Array {
   return concat(store.snapshot());

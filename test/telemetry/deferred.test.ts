@@ -16,7 +16,7 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
-import { randomHexId } from "../../node/telemetry/deferred.js";
+import { randomHexId } from "../../node/telemetry/preset-ids.js";
 import { startTracing, type Tracing, type TracingConfig } from "../../node/telemetry/index.js";
 import { until } from "../server/helpers.js";
 
@@ -216,6 +216,29 @@ describe("deferred spans (node/telemetry/deferred.ts)", () => {
         expect(ms(s.endTime) - ms(s.startTime)).toBeCloseTo(s.name === "ms" ? 10 : 20, 0);
       }
       expect(nodeSpans.getFinishedSpans()).toHaveLength(2);
+    } finally {
+      await node.shutdown();
+      await plain.shutdown();
+    }
+  });
+
+  test("startActiveSpan runs the function with the span and returns its result", async () => {
+    const { node, nodeSpans, plain } = await pair();
+    try {
+      const got = node.tracer.startActiveSpan("active", { attributes: { a: 1 } }, (span) => {
+        span.end();
+        return span.spanContext().spanId;
+      });
+      const viaCtx = node.tracer.startActiveSpan("in ctx", {}, ROOT_CONTEXT, (span) => {
+        span.end();
+        return 7;
+      });
+      expect(viaCtx).toBe(7);
+      await node.flush();
+      const spans = nodeSpans.getFinishedSpans();
+      expect(spans.map((s) => s.name)).toEqual(["active", "in ctx"]);
+      expect(spans[0]?.spanContext().spanId).toBe(got);
+      expect(spans[0]?.attributes["a"]).toBe(1);
     } finally {
       await node.shutdown();
       await plain.shutdown();

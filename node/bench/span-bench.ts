@@ -3,8 +3,9 @@
  * low sampling ratio (one every GAP ms, other work in between) and in bursts. Compares spans made
  * by the SDK at once (the client library's way, and nodes' until session 5) with a node's
  * deferred spans (node/telemetry/deferred.ts: recorded on the spot, made by the SDK later in
- * batches of up to 64, which costs about what the "SDK at once, 16 at a time" row shows). Spans go through the SDK's batch processor to an
- * in-memory exporter. Env: BENCH_SPANS (spans per setting, default 400), BENCH_GAP_MS (10).
+ * batches of up to 64, which costs about what the "SDK at once, 16 at a time" row shows). Spans
+ * go through the SDK's batch processor to an in-memory exporter. Env: BENCH_SPANS (spans per
+ * setting, default 400), BENCH_GAP_MS (10).
  */
 import { performance } from "node:perf_hooks";
 import { ROOT_CONTEXT, SpanKind, trace, type Tracer } from "@opentelemetry/api";

@@ -178,6 +178,8 @@ export class SpanBatcher implements Tracer {
   readonly #d: Decisions;
   #queue: DeferredSpan[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** Whether #timer is the immediate one (a full batch): later spans need not re-arm it. */
+  #due = false;
 
   /**
    * `sdk` is a tracer of a provider built with `ids` and `ids.sampler()`; `sampler` is the
@@ -280,11 +282,13 @@ export class SpanBatcher implements Tracer {
 
   #schedule(ms: number): void {
     if (this.#timer !== undefined) {
-      if (ms > 0) return;
+      if (ms > 0 || this.#due) return;
       clearTimeout(this.#timer);
     }
+    this.#due = ms === 0;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#due = false;
       this.drain();
     }, ms);
     this.#timer.unref();
@@ -295,6 +299,7 @@ export class SpanBatcher implements Tracer {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+      this.#due = false;
     }
     const q = this.#queue;
     this.#queue = [];

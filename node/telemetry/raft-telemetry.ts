@@ -106,10 +106,10 @@ export function outcomeAttributes(r: AppliedOutcome): Attributes {
  * `juraft.propose` (proposal to local apply) with children `juraft.append` (durable write),
  * `juraft.commit` (proposal to quorum; its events `juraft.replicate.sent` and
  * `juraft.replicate.acked` name each follower an append went to and when it acknowledged) and
- * `juraft.apply`. Replication is events, not a span per follower: at a low ratio the SDK's span
- * code never gets optimised, and every span a sampled transaction makes is paid in full. The entry carries the propose span's W3C context, so every follower's
- * `juraft.append` and `juraft.apply` are children of the leader's propose span (children, not
- * links: one tree shows the whole transaction in Jaeger).
+ * `juraft.apply`. Replication is events, not a span per follower: each span a sampled
+ * transaction makes costs (node/telemetry/deferred.ts). The entry carries the propose span's W3C
+ * context, so every follower's `juraft.append` and `juraft.apply` are children of the leader's
+ * propose span (children, not links: one tree shows the whole transaction in Jaeger).
  */
 export class RaftSpans implements RaftTelemetry {
   readonly #tracing: Tracing | undefined;

@@ -92,7 +92,8 @@ const decidedRoot = (inner: Sampler, on: Sampler): Sampler => ({
 
 /**
  * Starts a tracer provider for one node: exporter from `cfg` (or `exporter`, exported span by
- * span unless `batch`: tests, benchmarks), sampler parent-based ratio, resource service.name and service.instance.id.
+ * span unless `batch`: tests, benchmarks), sampler parent-based ratio, resource service.name and
+ * service.instance.id.
  * The SDK is imported here, so a node with tracing off never loads it.
  */
 export async function startTracing(

@@ -1,4 +1,6 @@
 import {
+  defaultTextMapGetter,
+  defaultTextMapSetter,
   ROOT_CONTEXT,
   trace,
   type Context,
@@ -43,10 +45,7 @@ export function extractW3C(w: W3C, carrier: TraceCarrier): Context {
       });
     }
   }
-  return w.propagator.extract(ROOT_CONTEXT, carrier, {
-    get: (c: TraceCarrier, k) => c[k],
-    keys: (c: TraceCarrier) => Object.keys(c),
-  });
+  return w.propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
 }
 
 /** Returns the W3C headers of `ctx`'s span (empty when it has none or tracing is suppressed). */
@@ -58,10 +57,6 @@ export function injectW3C(w: W3C, ctx: Context): Record<string, string> {
     return { traceparent: `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags.toString(16)}` };
   }
   const out: Record<string, string> = {};
-  w.propagator.inject(ctx, out, {
-    set: (c: Record<string, string>, k, v) => {
-      c[k] = v;
-    },
-  });
+  w.propagator.inject(ctx, out, defaultTextMapSetter);
   return out;
 }

@@ -29,12 +29,14 @@ const cfg = (ratio: number): TracingConfig => ({
 });
 
 /** A node's tracing (deferred spans) and a plain SDK tracing (spans made at once), side by side. */
-async function pair(ratio = 1): Promise<{
-  node: Tracing;
-  nodeSpans: InMemorySpanExporter;
-  plain: Tracing;
-  plainSpans: InMemorySpanExporter;
-}> {
+async function pair(ratio = 1): Promise<
+  {
+    node: Tracing;
+    nodeSpans: InMemorySpanExporter;
+    plain: Tracing;
+    plainSpans: InMemorySpanExporter;
+  } & AsyncDisposable
+> {
   const nodeSpans = new InMemorySpanExporter();
   const plainSpans = new InMemorySpanExporter();
   const node = await startTracing(cfg(ratio), {
@@ -44,7 +46,11 @@ async function pair(ratio = 1): Promise<{
   });
   // The client library's kind: spans made by the SDK at once.
   const plain = await startTracing(cfg(ratio), { instance: "n1", exporter: plainSpans });
-  return { node, nodeSpans, plain, plainSpans };
+  const dispose = async (): Promise<void> => {
+    await node.shutdown();
+    await plain.shutdown();
+  };
+  return { node, nodeSpans, plain, plainSpans, [Symbol.asyncDispose]: dispose };
 }
 
 /** The same calls on any tracer: a parent with a child, events, a link, an exception, a rename. */
@@ -103,146 +109,126 @@ function shape(s: ReadableSpan): unknown {
 
 describe("deferred spans (node/telemetry/deferred.ts)", () => {
   test("a node's span reaches the exporter only when handed over, identical to the SDK's own", async () => {
-    const { node, nodeSpans, plain, plainSpans } = await pair();
-    try {
-      const t0 = performance.now() - 100;
-      const err = new Error("assert failed");
-      const made = script(node.tracer, t0, err);
-      // Recorded, not yet made: the exporter has nothing (the hand-over is batched).
-      expect(nodeSpans.getFinishedSpans()).toEqual([]);
-      await node.flush();
-      const got = nodeSpans.getFinishedSpans();
-      expect(got.map((s) => s.spanContext().spanId)).toEqual(
-        made.map((s) => s.spanContext().spanId).reverse(), // child ended first
+    await using p = await pair();
+    const { node, nodeSpans, plain, plainSpans } = p;
+    const t0 = performance.now() - 100;
+    const err = new Error("assert failed");
+    const made = script(node.tracer, t0, err);
+    // Recorded, not yet made: the exporter has nothing (the hand-over is batched).
+    expect(nodeSpans.getFinishedSpans()).toEqual([]);
+    await node.flush();
+    const got = nodeSpans.getFinishedSpans();
+    expect(got.map((s) => s.spanContext().spanId)).toEqual(
+      made.map((s) => s.spanContext().spanId).reverse(), // child ended first
+    );
+    // The same calls on the plain SDK tracer with the same ids give the same spans.
+    script(plain.tracer, t0, err);
+    await plain.flush();
+    const want = plainSpans.getFinishedSpans();
+    const ids = (s: ReadableSpan): string => s.spanContext().spanId;
+    const norm = (xs: readonly ReadableSpan[]): unknown[] => {
+      // Ids are random on each side: compare with ids renamed by order of appearance.
+      const names = new Map<string, string>();
+      for (const s of xs) names.set(ids(s), `s${String(names.size)}`);
+      const text = JSON.stringify(xs.map(shape), (_k, v: unknown) =>
+        typeof v === "string" && names.has(v) ? names.get(v) : v,
       );
-      // The same calls on the plain SDK tracer with the same ids give the same spans.
-      script(plain.tracer, t0, err);
-      await plain.flush();
-      const want = plainSpans.getFinishedSpans();
-      const ids = (s: ReadableSpan): string => s.spanContext().spanId;
-      const norm = (xs: readonly ReadableSpan[]): unknown[] => {
-        // Ids are random on each side: compare with ids renamed by order of appearance.
-        const names = new Map<string, string>();
-        for (const s of xs) names.set(ids(s), `s${String(names.size)}`);
-        const text = JSON.stringify(xs.map(shape), (_k, v: unknown) =>
-          typeof v === "string" && names.has(v) ? names.get(v) : v,
-        );
-        return JSON.parse(text.replace(/"traceId":"[0-9a-f]{32}"/g, '"traceId":"T"')) as unknown[];
-      };
-      expect(norm(got)).toEqual(norm(want));
-      const [child, parent] = got as [ReadableSpan, ReadableSpan];
-      expect(parent.name).toBe("juraft.propose.renamed");
-      expect(parent.events.map((e) => e.name)).toEqual(["exception"]);
-      expect(parent.events[0]?.attributes?.["exception.message"]).toBe("assert failed");
-      expect(child.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
-      expect(child.attributes["after.end"]).toBeUndefined();
-    } finally {
-      await node.shutdown();
-      await plain.shutdown();
-    }
+      return JSON.parse(text.replace(/"traceId":"[0-9a-f]{32}"/g, '"traceId":"T"')) as unknown[];
+    };
+    expect(norm(got)).toEqual(norm(want));
+    const [child, parent] = got as [ReadableSpan, ReadableSpan];
+    expect(parent.name).toBe("juraft.propose.renamed");
+    expect(parent.events.map((e) => e.name)).toEqual(["exception"]);
+    expect(parent.events[0]?.attributes?.["exception.message"]).toBe("assert failed");
+    expect(child.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    expect(child.attributes["after.end"]).toBeUndefined();
   });
 
   test("spans are handed over on their own within a bounded delay", async () => {
-    const { node, nodeSpans, plain } = await pair();
-    try {
-      node.tracer.startSpan("one", {}, ROOT_CONTEXT).end();
-      await until(
-        "the batch timer hands the span over",
-        () => nodeSpans.getFinishedSpans().length === 1,
-      );
-      // A full batch is handed over without waiting for the timer's delay.
-      for (let i = 0; i < 64; i++) node.tracer.startSpan(`s${String(i)}`, {}, ROOT_CONTEXT).end();
-      await until("a full batch", () => nodeSpans.getFinishedSpans().length === 65);
-    } finally {
-      await node.shutdown();
-      await plain.shutdown();
-    }
+    await using p = await pair();
+    const { node, nodeSpans } = p;
+    node.tracer.startSpan("one", {}, ROOT_CONTEXT).end();
+    await until(
+      "the batch timer hands the span over",
+      () => nodeSpans.getFinishedSpans().length === 1,
+    );
+    // A full batch is handed over without waiting for the timer's delay.
+    for (let i = 0; i < 64; i++) node.tracer.startSpan(`s${String(i)}`, {}, ROOT_CONTEXT).end();
+    await until("a full batch", () => nodeSpans.getFinishedSpans().length === 65);
   });
 
   test("an unsampled root is a non-recording span with ids, and nothing is exported", async () => {
-    const { node, nodeSpans, plain } = await pair(0);
-    try {
-      const s = node.tracer.startSpan("root", {}, ROOT_CONTEXT);
-      expect(s.isRecording()).toBe(false);
-      expect(s.spanContext().traceFlags & TraceFlags.SAMPLED).toBe(0);
-      expect(trace.isSpanContextValid(s.spanContext())).toBe(true);
-      s.end();
-      // A sampled remote parent is followed (parent-based), whatever the ratio.
-      const parent = trace.setSpanContext(ROOT_CONTEXT, {
-        traceId: "0af7651916cd43dd8448eb211c80319c",
-        spanId: "b7ad6b7169203331",
-        traceFlags: TraceFlags.SAMPLED,
-        isRemote: true,
-      });
-      // An unsampled remote parent is followed too: a non-recording child in the parent's trace.
-      const unsampledParent = trace.setSpanContext(ROOT_CONTEXT, {
-        traceId: "0af7651916cd43dd8448eb211c80319c",
-        spanId: "b7ad6b7169203331",
-        traceFlags: TraceFlags.NONE,
-        isRemote: true,
-      });
-      const u = node.tracer.startSpan("unsampled child", {}, unsampledParent);
-      expect(u.isRecording()).toBe(false);
-      expect(u.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
-      expect(u.spanContext().spanId).not.toBe("b7ad6b7169203331");
-      expect(u.spanContext().traceFlags).toBe(TraceFlags.NONE);
-      u.end();
-      const c = node.tracer.startSpan("child", {}, parent);
-      expect(c.isRecording()).toBe(true);
-      expect(c.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
-      c.end();
-      await node.flush();
-      const got = nodeSpans.getFinishedSpans();
-      expect(got.map((x) => x.name)).toEqual(["child"]);
-      expect(got[0]?.parentSpanContext?.spanId).toBe("b7ad6b7169203331");
-    } finally {
-      await node.shutdown();
-      await plain.shutdown();
-    }
+    await using p = await pair(0);
+    const { node, nodeSpans } = p;
+    const s = node.tracer.startSpan("root", {}, ROOT_CONTEXT);
+    expect(s.isRecording()).toBe(false);
+    expect(s.spanContext().traceFlags & TraceFlags.SAMPLED).toBe(0);
+    expect(trace.isSpanContextValid(s.spanContext())).toBe(true);
+    s.end();
+    // A sampled remote parent is followed (parent-based), whatever the ratio.
+    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+    // An unsampled remote parent is followed too: a non-recording child in the parent's trace.
+    const unsampledParent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      traceFlags: TraceFlags.NONE,
+      isRemote: true,
+    });
+    const u = node.tracer.startSpan("unsampled child", {}, unsampledParent);
+    expect(u.isRecording()).toBe(false);
+    expect(u.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(u.spanContext().spanId).not.toBe("b7ad6b7169203331");
+    expect(u.spanContext().traceFlags).toBe(TraceFlags.NONE);
+    u.end();
+    const c = node.tracer.startSpan("child", {}, parent);
+    expect(c.isRecording()).toBe(true);
+    expect(c.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    c.end();
+    await node.flush();
+    const got = nodeSpans.getFinishedSpans();
+    expect(got.map((x) => x.name)).toEqual(["child"]);
+    expect(got[0]?.parentSpanContext?.spanId).toBe("b7ad6b7169203331");
   });
 
   test("times given as epoch milliseconds, Date or HrTime are kept", async () => {
-    const { node, nodeSpans, plain } = await pair();
-    try {
-      const epoch = Date.now() - 1000;
-      node.tracer.startSpan("ms", { startTime: epoch }, ROOT_CONTEXT).end(new Date(epoch + 10));
-      node.tracer
-        .startSpan("hr", { startTime: [Math.floor(epoch / 1000), (epoch % 1000) * 1e6] })
-        .end(epoch + 20);
-      await node.flush();
-      for (const s of nodeSpans.getFinishedSpans()) {
-        // performance.now() and Date.now() may disagree by a little; well under a millisecond.
-        expect(Math.abs(ms(s.startTime) - epoch)).toBeLessThan(2);
-        expect(ms(s.endTime) - ms(s.startTime)).toBeCloseTo(s.name === "ms" ? 10 : 20, 0);
-      }
-      expect(nodeSpans.getFinishedSpans()).toHaveLength(2);
-    } finally {
-      await node.shutdown();
-      await plain.shutdown();
+    await using p = await pair();
+    const { node, nodeSpans } = p;
+    const epoch = Date.now() - 1000;
+    node.tracer.startSpan("ms", { startTime: epoch }, ROOT_CONTEXT).end(new Date(epoch + 10));
+    node.tracer
+      .startSpan("hr", { startTime: [Math.floor(epoch / 1000), (epoch % 1000) * 1e6] })
+      .end(epoch + 20);
+    await node.flush();
+    for (const s of nodeSpans.getFinishedSpans()) {
+      // performance.now() and Date.now() may disagree by a little; well under a millisecond.
+      expect(Math.abs(ms(s.startTime) - epoch)).toBeLessThan(2);
+      expect(ms(s.endTime) - ms(s.startTime)).toBeCloseTo(s.name === "ms" ? 10 : 20, 0);
     }
+    expect(nodeSpans.getFinishedSpans()).toHaveLength(2);
   });
 
   test("startActiveSpan runs the function with the span and returns its result", async () => {
-    const { node, nodeSpans, plain } = await pair();
-    try {
-      const got = node.tracer.startActiveSpan("active", { attributes: { a: 1 } }, (span) => {
-        span.end();
-        return span.spanContext().spanId;
-      });
-      const viaCtx = node.tracer.startActiveSpan("in ctx", {}, ROOT_CONTEXT, (span) => {
-        span.end();
-        return 7;
-      });
-      expect(viaCtx).toBe(7);
-      await node.flush();
-      const spans = nodeSpans.getFinishedSpans();
-      expect(spans.map((s) => s.name)).toEqual(["active", "in ctx"]);
-      expect(spans[0]?.spanContext().spanId).toBe(got);
-      expect(spans[0]?.attributes["a"]).toBe(1);
-    } finally {
-      await node.shutdown();
-      await plain.shutdown();
-    }
+    await using p = await pair();
+    const { node, nodeSpans } = p;
+    const got = node.tracer.startActiveSpan("active", { attributes: { a: 1 } }, (span) => {
+      span.end();
+      return span.spanContext().spanId;
+    });
+    const viaCtx = node.tracer.startActiveSpan("in ctx", {}, ROOT_CONTEXT, (span) => {
+      span.end();
+      return 7;
+    });
+    expect(viaCtx).toBe(7);
+    await node.flush();
+    const spans = nodeSpans.getFinishedSpans();
+    expect(spans.map((s) => s.name)).toEqual(["active", "in ctx"]);
+    expect(spans[0]?.spanContext().spanId).toBe(got);
+    expect(spans[0]?.attributes["a"]).toBe(1);
   });
 
   test("ids are random lower-case hex of the right length, valid, and distinct", () => {
